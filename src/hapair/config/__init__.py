@@ -1,0 +1,1 @@
+"""Configuration parsers and models (pure: file access is injected by the caller)."""

@@ -1,0 +1,1 @@
+"""asyncio shell: drivers that feed cores, run their effects and keep their timers armed."""
