@@ -45,8 +45,9 @@ class PacketFilter:
     - `port`: with tcp or udp, packets with this port at either end (so both the side that listens
       and the side that connects lose the connection);
     - `peer`: only packets from (input) or to (output) this address;
-    - `reject`: answer instead of dropping silently (a TCP reset for tcp, ICMP port unreachable
-      otherwise), the "peer is up but refuses" fault;
+    - `reject`: with tcp or udp, answer instead of dropping silently (a TCP reset, or ICMP port
+      unreachable), the "peer is up but refuses" fault. The resets the host sends are let out
+      (`! --tcp-flags RST RST` on output), or the reject would silently drop its own answer;
     - `probability`: drop only this fraction of matching packets, at random (packet loss).
     """
 
@@ -64,6 +65,8 @@ class PacketFilter:
                 raise FaultSpecError(f"a port filter needs protocol tcp or udp, not {self.protocol!r}")
             if not 0 < self.port < 65536:
                 raise FaultSpecError(f"port {self.port} is out of range 1-65535")
+        if self.reject and proto not in ("tcp", "udp"):
+            raise FaultSpecError(f"reject needs protocol tcp or udp, not {self.protocol!r}; use a drop")
         if self.probability is not None and not 0.0 < self.probability <= 1.0:
             raise FaultSpecError(f"probability {self.probability} is not in (0, 1]")
 
@@ -97,6 +100,8 @@ class PacketFilter:
                 if self.peer is not None:
                     spec += [peer_flag, f"{self.peer}/32"]
                 spec += port_match
+                if self.reject and self.protocol_arg == "tcp" and chain == CHAIN_OUT:
+                    spec += ["!", "--tcp-flags", "RST", "RST"]
                 if self.probability is not None:
                     spec += ["-m", "statistic", "--mode", "random", "--probability", f"{self.probability:g}"]
                 spec += self._target()
@@ -108,7 +113,7 @@ class PacketFilter:
             return ["-j", "DROP"]
         if self.protocol_arg == "tcp":
             return ["-j", "REJECT", "--reject-with", "tcp-reset"]
-        return ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+        return ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]  # udp
 
     def describe(self) -> str:
         parts = [self.protocol_arg if self.protocol_arg != "112" else "vrrp"]

@@ -179,6 +179,14 @@ class Lab:
 
     # commands and processes
 
+    def _live_namespace(self, host: str) -> str:
+        """`host`'s namespace, checked to exist (so a lab that is down gives a clear error)."""
+        require_root()
+        namespace = self.namespace(host)
+        if not is_mounted_namespace(namespace):
+            raise LabError(f"host {host} has no namespace {namespace}; bring the lab up first")
+        return namespace
+
     def run_in_namespace(
         self, label: str, namespace: str, argv: Sequence[str], timeout: float = 10.0
     ) -> CommandResult:
@@ -200,14 +208,12 @@ class Lab:
 
         With `check=True` a non-zero exit raises CommandFailedError.
         """
-        require_root()
-        result = run_command(host, self.namespace(host), argv, timeout, stdin=stdin, env=env, cwd=cwd)
+        result = run_command(host, self._live_namespace(host), argv, timeout, stdin=stdin, env=env, cwd=cwd)
         return result.check() if check else result
 
     def exec_interactive(self, host: str, argv: Sequence[str]) -> int:
         """Run a command inside `host` on this terminal and return its exit code."""
-        require_root()
-        return run_interactive(self.namespace(host), argv)
+        return run_interactive(self._live_namespace(host), argv)
 
     def spawn(
         self,
@@ -222,10 +228,7 @@ class Lab:
 
         The lab keeps track of it; `down` ends it (and anything else inside the lab) by PID.
         """
-        require_root()
-        namespace = self.namespace(host)
-        if not is_mounted_namespace(namespace):
-            raise LabError(f"host {host} has no namespace; run `up` first")
+        namespace = self._live_namespace(host)
         proc = LabProcess(host, namespace, argv, log_path, env=env, cwd=cwd)
         self._spawned.append(proc)
         return proc
