@@ -74,26 +74,25 @@ def tear_down(lab: Lab) -> None:
         assert_no_leftovers(lab.prefix)
 
 
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    """The runbook's hosts (node1, node2, client; VIP 10.30.31.171) under a fresh prefix."""
+def _runbook_lab() -> Iterator[Lab]:
     skip_unless_root()
     built = build_lab()
     try:
         yield built
     finally:
         tear_down(built)
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """The runbook's hosts (node1, node2, client; VIP 10.30.31.171) under a fresh prefix."""
+    yield from _runbook_lab()
 
 
 @pytest.fixture(scope="module")
 def module_lab() -> Iterator[Lab]:
     """Like `lab`, shared by every test of a module; tests must undo their own faults."""
-    skip_unless_root()
-    built = build_lab()
-    try:
-        yield built
-    finally:
-        tear_down(built)
+    yield from _runbook_lab()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import subprocess
@@ -89,6 +90,16 @@ def test_client_reaches_both_nodes_and_nothing_else(module_lab: Lab) -> None:
     assert not lab.ping("client", "10.30.31.171", wait=0.3)  # the VIP: nobody holds it yet
     entry = lab.neighbour("client", lab.address("node1"))
     assert entry is not None and entry.mac == lab.mac("node1") and entry.ifname == "eth1"
+
+
+def test_the_lab_works_from_inside_an_asyncio_loop(module_lab: Lab) -> None:
+    """pyroute2's sync API cannot run inside a running loop; the lab moves that work to a thread."""
+
+    async def look() -> tuple[bool, list[IPv4Interface]]:
+        return module_lab.status().complete, module_lab.addresses("node2")
+
+    complete, addresses = asyncio.run(look())
+    assert complete and IPv4Interface("10.30.31.170/27") in addresses
 
 
 def test_up_twice_changes_nothing(module_lab: Lab) -> None:

@@ -38,7 +38,14 @@ from hapair.lab.netns import (
 )
 from hapair.lab.processes import CommandResult, LabProcess, run_command, run_interactive
 from hapair.lab.status import HostStatus, InterfaceStatus, LabStatus, ProcessStatus, SwitchStatus
-from hapair.lab.topology import DEFAULT_PREFIX, HostSpec, LabNames, Topology, runbook_topology
+from hapair.lab.topology import (
+    DEFAULT_PREFIX,
+    SWITCH_PORT_PREFIX,
+    HostSpec,
+    LabNames,
+    Topology,
+    runbook_topology,
+)
 
 # The switch namespace gets no IPv6, so the bridge sends no router solicitations or MLD reports
 # onto the segment: what a capture on the switch shows comes from the hosts.
@@ -114,8 +121,8 @@ class Lab:
         """
         require_root()
         switch = self.names.switch_namespace
-        if create_namespace(switch):
-            self.run_in_namespace("switch", switch, ["sysctl", "-q", "-w", *_SWITCH_SYSCTLS]).check()
+        create_namespace(switch)
+        self.run_in_namespace("switch", switch, ["sysctl", "-q", "-w", *_SWITCH_SYSCTLS]).check()
         for spec in self.topology.hosts:
             create_namespace(self.names.host_namespace(spec.name))
         with NamespaceNetlink(switch) as sw:
@@ -306,10 +313,11 @@ class Lab:
             links = sw.links()
             addresses = sw.addresses()
         bridge = next((link for link in links if link.name == self.topology.bridge), None)
+        enslaved = {link.index for link in links if bridge is not None and link.master_index == bridge.index}
         ports = tuple(
             _interface_status(link, links, addresses)
             for link in links
-            if link.name.startswith("sw-") or (bridge is not None and link.master_index == bridge.index)
+            if link.index in enslaved or link.name.startswith(SWITCH_PORT_PREFIX)
         )
         bridge_up = bridge is not None and bridge.kind == "bridge" and bridge.admin_up
         return SwitchStatus(name, True, self.topology.bridge, bridge_up, ports, _processes(name, logs))

@@ -5,17 +5,22 @@ Why pyroute2 and not `ip`: links, addresses and neighbours come back as structur
 costs one short fork instead of one `ip` process per call. pyroute2 values are `Any`; this module
 turns them into the frozen records below so nothing untyped leaks into the rest of the lab.
 
-The synchronous `IPRoute` runs its own event loop: call this module from plain threads, not from
-inside a running asyncio loop (use `asyncio.to_thread` there).
+pyroute2's synchronous `IPRoute` runs an event loop of its own, which cannot run in a thread where
+an asyncio loop is already running. So when it is called from such a thread (an async test or
+demo), `NamespaceNetlink` does its netlink work in a private worker thread and waits for it: the
+caller's loop is blocked for those milliseconds, as with any synchronous call, but it works.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_address, ip_interface
 from socket import AF_INET, AF_INET6
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -23,7 +28,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from hapair.lab.errors import LabError
 from hapair.lab.netns import is_mounted_namespace, quiet_fork_child
 
+T = TypeVar("T")
 IFF_UP = 0x1
+NETLINK_TIMEOUT = 30.0  # seconds for one netlink call made through the worker thread
 # Neighbour (ARP/NDP) entry states, from linux/neighbour.h.
 NUD_STATES = (
     (0x01, "INCOMPLETE"),
@@ -73,6 +80,19 @@ class NeighbourEntry:
     ifname: str
 
 
+def _asyncio_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _open_iproute(name: str) -> Any:
+    with quiet_fork_child():
+        return IPRoute(netns=name, flags=0)
+
+
 def _int_or_none(value: Any) -> int | None:
     return int(value) if value is not None else None
 
@@ -84,14 +104,27 @@ class NamespaceNetlink:
         if not is_mounted_namespace(name):
             raise LabError(f"network namespace {name} does not exist")
         self.namespace = name
+        self._worker = ThreadPoolExecutor(1, "lab-netlink") if _asyncio_loop_running() else None
         try:
-            with quiet_fork_child():
-                self._ipr: Any = IPRoute(netns=name, flags=0)
+            self._ipr: Any = self._in_worker(_open_iproute, name)
         except OSError as exc:
+            self._stop_worker()
             raise LabError(f"cannot open netlink in namespace {name}: {exc}") from exc
 
+    def _in_worker(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._worker is None:
+            return func(*args, **kwargs)
+        return self._worker.submit(func, *args, **kwargs).result(timeout=NETLINK_TIMEOUT)
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+
     def close(self) -> None:
-        self._ipr.close()
+        try:
+            self._in_worker(self._ipr.close)
+        finally:
+            self._stop_worker()
 
     def __enter__(self) -> Self:
         return self
@@ -103,7 +136,7 @@ class NamespaceNetlink:
 
     def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            return getattr(self._ipr, method)(*args, **kwargs)
+            return self._in_worker(getattr(self._ipr, method), *args, **kwargs)
         except NetlinkError as exc:
             raise LabError(f"{self.namespace}: {what}: {exc.args[-1]} (errno {exc.code})") from exc
         except OSError as exc:
