@@ -10,7 +10,7 @@ from ipaddress import IPv4Interface
 
 import pytest
 
-from hapair.lab import HostSpec, Lab, Topology
+from hapair.lab import SWITCH, HostSpec, Lab, Topology
 from hapair.lab.netns import NETNS_DIR, is_mounted_namespace, processes_in
 from labkit import LabFactory, assert_no_leftovers, unique_prefix, wait_for
 
@@ -117,7 +117,7 @@ def test_up_repairs_a_damaged_lab_and_keeps_extra_addresses(lab: Lab) -> None:
     lab.run("node2", ["ip", "link", "set", "lo", "down"], check=True)
     lab.run("node1", ["ip", "link", "set", "eth1", "down"], check=True)
     lab.run("node1", ["ip", "addr", "add", "10.30.31.171/27", "dev", "eth1"], check=True)  # as VRRP would
-    lab.run_in_namespace("switch", f"{lab.prefix}-sw", ["ip", "link", "set", "sw-node2", "nomaster"]).check()
+    lab.run(SWITCH, ["ip", "link", "set", "sw-node2", "nomaster"], check=True)
     status = lab.status()
     assert not status.complete
     assert [h.name for h in status.hosts if not h.ready] == ["node1", "node2", "client"]

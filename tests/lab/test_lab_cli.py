@@ -74,6 +74,8 @@ def test_cli_round_trip(prefix: str, capfd: pytest.CaptureFixture[str]) -> None:
     assert "1 received" in capfd.readouterr().out
     assert main(["lab", "exec", "--prefix", prefix, "node1", "--", "sh", "-c", "exit 7"]) == 7
     assert main(["lab", "exec", "--prefix", prefix, "node1", "--", "sh", "-c", "kill -9 $$"]) == 137
+    assert main(["lab", "exec", "--prefix", prefix, "sw", "--", "ip", "-o", "link", "show", "br0"]) == 0
+    assert "br0" in capfd.readouterr().out
     assert main(["lab", "exec", "--prefix", prefix, "node3", "--", "true"]) == 2
     assert "unknown host 'node3'" in capfd.readouterr().err
     assert main(["lab", "exec", "--prefix", prefix, "node1"]) == 2

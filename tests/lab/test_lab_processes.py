@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from hapair.lab import CommandFailedError, Lab, LabError, LabProcess, LabTimeoutError, UnknownHostError
+from hapair.lab import (
+    SWITCH,
+    CommandFailedError,
+    Lab,
+    LabError,
+    LabProcess,
+    LabTimeoutError,
+    UnknownHostError,
+)
 from hapair.lab.netns import namespace_path
 from labkit import wait_for
 
@@ -135,3 +143,16 @@ def test_spawn_needs_the_host_namespace(tmp_path: Path) -> None:
         lab.spawn("node1", ["true"], tmp_path / "x.log")
     with pytest.raises(LabError, match="has no namespace tneverbuilt-client"):
         lab.run("client", ["true"])
+
+
+def test_a_capture_on_the_switch_sees_the_segment(module_lab: Lab, tmp_path: Path) -> None:
+    lab = module_lab
+    assert {link.name for link in lab.links(SWITCH)} >= {"br0", "sw-node1", "sw-node2", "sw-client"}
+    capture = lab.spawn(SWITCH, ["tcpdump", "-l", "-n", "-i", "br0", "-c", "1", "icmp"], tmp_path / "br0.log")
+    try:
+        wait_for(lambda: "listening on br0" in capture.read_log(), 10, "tcpdump to listen on br0")
+        assert lab.ping("client", "node1")
+        assert capture.wait(10) == 0
+        assert "10.30.31.172 > 10.30.31.168: ICMP echo request" in capture.read_log()
+    finally:
+        capture.stop()

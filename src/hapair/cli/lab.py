@@ -130,7 +130,7 @@ def add_exec(actions: SubParsers) -> None:
         help="run a command inside a host",
         description="Run CMD inside HOST's network namespace on this terminal; exit with its code.",
     )
-    parser.add_argument("host", metavar="HOST", help="node1, node2 or client")
+    parser.add_argument("host", metavar="HOST", help="node1, node2, client, or sw (the switch, where br0 is)")
     parser.add_argument("command", metavar="-- CMD", nargs=argparse.REMAINDER, help="the command")
     parser.set_defaults(func=run_lab_command(_exec))
 

@@ -18,11 +18,12 @@ from hapair.lab.netlink import LinkRecord, NeighbourEntry
 from hapair.lab.netns import NamespaceProcess
 from hapair.lab.processes import CommandResult, LabProcess
 from hapair.lab.status import HostStatus, InterfaceStatus, LabStatus, ProcessStatus, SwitchStatus
-from hapair.lab.topology import DEFAULT_PREFIX, HostSpec, LabNames, Topology, runbook_topology
+from hapair.lab.topology import DEFAULT_PREFIX, SWITCH, HostSpec, LabNames, Topology, runbook_topology
 from hapair.lab.waiting import wait_until
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "SWITCH",
     "CommandFailedError",
     "CommandResult",
     "Direction",

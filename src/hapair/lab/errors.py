@@ -21,7 +21,7 @@ class UnknownHostError(LabError):
     """A host name that the lab's topology does not have."""
 
     def __init__(self, host: str, known: tuple[str, ...]) -> None:
-        super().__init__(f"unknown host {host!r}; the lab has {', '.join(known)}")
+        super().__init__(f"unknown host {host!r}; the lab has {', '.join(known)} (and sw, the switch)")
         self.host = host
 
 

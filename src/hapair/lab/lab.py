@@ -40,6 +40,7 @@ from hapair.lab.processes import CommandResult, LabProcess, run_command, run_int
 from hapair.lab.status import HostStatus, InterfaceStatus, LabStatus, ProcessStatus, SwitchStatus
 from hapair.lab.topology import (
     DEFAULT_PREFIX,
+    SWITCH,
     SWITCH_PORT_PREFIX,
     HostSpec,
     LabNames,
@@ -93,7 +94,14 @@ class Lab:
         return spec
 
     def namespace(self, host: str) -> str:
-        """The namespace name of `host`, for `ip netns exec` or `ip -n`."""
+        """The namespace name of `host`, for `ip netns exec` or `ip -n`.
+
+        `host` may also be SWITCH ("sw"), the switch's namespace, where `br0` carries every frame
+        of the segment: `lab.spawn(SWITCH, ["tcpdump", "-ni", "br0", ...], log)` sees them all.
+        `run`, `spawn`, `exec_interactive`, `links` and `processes_in` accept it too.
+        """
+        if host == SWITCH:
+            return self.names.switch_namespace
         return self.names.host_namespace(self.host(host).name)
 
     def address(self, host: str) -> IPv4Address:
@@ -122,7 +130,7 @@ class Lab:
         require_root()
         switch = self.names.switch_namespace
         create_namespace(switch)
-        self.run_in_namespace("switch", switch, ["sysctl", "-q", "-w", *_SWITCH_SYSCTLS]).check()
+        run_command(SWITCH, switch, ["sysctl", "-q", "-w", *_SWITCH_SYSCTLS], 10.0).check()
         for spec in self.topology.hosts:
             create_namespace(self.names.host_namespace(spec.name))
         with NamespaceNetlink(switch) as sw:
@@ -170,15 +178,17 @@ class Lab:
         `grace` s, by PID), then remove the namespaces, which takes links and rules with them."""
         require_root()
         owned = self.owned_namespaces()
-        ended = end_processes_in(owned, grace)
-        for proc in self._spawned:
-            if proc.running:  # it was in a namespace we do not own any more; still ours to end
-                proc.kill()
-            proc.wait(5.0)
-        for name in owned:
-            remove_namespace(name)
-        self._spawned.clear()
-        self._firewalls.clear()
+        try:
+            ended = end_processes_in(owned, grace)
+            for proc in self._spawned:
+                if proc.running:  # not inside a namespace of ours any more, but still ours to end
+                    proc.kill()
+                proc.wait(5.0)  # reap it: no zombie, no "still running" warning from Popen
+        finally:  # a process that would not die must not keep the names alive
+            for name in owned:
+                remove_namespace(name)
+            self._spawned.clear()
+            self._firewalls.clear()
         return DownReport(tuple(owned), tuple(ended))
 
     def is_up(self) -> bool:
@@ -193,12 +203,6 @@ class Lab:
         if not is_mounted_namespace(namespace):
             raise LabError(f"host {host} has no namespace {namespace}; bring the lab up first")
         return namespace
-
-    def run_in_namespace(
-        self, label: str, namespace: str, argv: Sequence[str], timeout: float = 10.0
-    ) -> CommandResult:
-        require_root()
-        return run_command(label, namespace, argv, timeout)
 
     def run(
         self,

@@ -28,6 +28,7 @@ from hapair.lab.errors import TopologyError
 IFNAME_MAX = 15
 HOST_NAME_MAX = 12  # so that the switch-side name sw-<host> fits in 15 bytes
 SWITCH_SUFFIX = "sw"
+SWITCH = SWITCH_SUFFIX  # what Lab methods take as a host name to mean the switch namespace
 SWITCH_PORT_PREFIX = "sw-"
 DEFAULT_BRIDGE = "br0"
 DEFAULT_PREFIX = "hapair"
