@@ -60,6 +60,7 @@ def test_up_builds_exactly_the_topology_and_nothing_in_the_root_namespace(lab_fa
         routes = lab.run(host, ["ip", "-4", "route", "show", "table", "all"], check=True).stdout
         assert "default" not in routes
         assert "10.30.31.160/27 dev eth1" in routes
+        assert lab.run(host, ["sysctl", "-n", "net.ipv4.ip_forward"], check=True).stdout == "0\n"
         unreachable = lab.run(host, ["ip", "route", "get", "192.0.2.1"])
         assert not unreachable.ok and "unreachable" in unreachable.stderr
     assert len(macs) == 3
