@@ -20,7 +20,7 @@ LINKTYPE_ETHERNET = 1
 
 @dataclass(frozen=True)
 class Frame:
-    time: float
+    time: int  # capture time in nanoseconds since the epoch (microsecond resolution)
     data: bytes
 
     @property
@@ -34,7 +34,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class Vrrp6:
-    time: float
+    time: int
     source: IPv6Address
     destination: IPv6Address
     hop_limit: int
@@ -50,12 +50,12 @@ def frames(name: str) -> list[Frame]:
     while offset < len(raw):
         sec, usec, incl, _orig = struct.unpack_from("<IIII", raw, offset)
         offset += 16
-        out.append(Frame(sec + usec / 1e6, raw[offset : offset + incl]))
+        out.append(Frame(sec * 1_000_000_000 + usec * 1_000, raw[offset : offset + incl]))
         offset += incl
     return out
 
 
-def ipv4_vrrp(name: str) -> list[tuple[float, bytes]]:
+def ipv4_vrrp(name: str) -> list[tuple[int, bytes]]:
     """(time, IPv4 datagram) for every VRRP (protocol 112) packet in the capture."""
     result = []
     for frame in frames(name):
@@ -71,7 +71,9 @@ def ipv6_vrrp(name: str) -> list[Vrrp6]:
         ip = frame.payload
         if frame.ethertype == 0x86DD and ip[6] == 112:
             length = struct.unpack_from("!H", ip, 4)[0]
-            result.append(Vrrp6(frame.time, IPv6Address(ip[8:24]), IPv6Address(ip[24:40]), ip[7], ip[40 : 40 + length]))
+            result.append(
+                Vrrp6(frame.time, IPv6Address(ip[8:24]), IPv6Address(ip[24:40]), ip[7], ip[40 : 40 + length])
+            )
     return result
 
 
@@ -80,7 +82,9 @@ def arp_frames(name: str) -> list[bytes]:
 
 
 def neighbour_adverts(name: str) -> list[bytes]:
-    return [f.data for f in frames(name) if f.ethertype == 0x86DD and f.payload[6] == 58 and f.payload[40] == 136]
+    return [
+        f.data for f in frames(name) if f.ethertype == 0x86DD and f.payload[6] == 58 and f.payload[40] == 136
+    ]
 
 
 LOG_LINE = re.compile(r"^\w{3} \w{3} +\d+ (\d\d:\d\d:\d\d) \d{4}: (.*)$")

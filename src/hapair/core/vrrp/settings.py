@@ -181,6 +181,17 @@ class InstanceSettings:
     notify_master_rx_lower_pri: str | None = None
 
     def __post_init__(self) -> None:
+        # Accept the plain values of the enums (1, "MASTER", "never") as well as their members.
+        for name, kind in (
+            ("auth_type", AuthType),
+            ("state", InitialState),
+            ("old_unicast_checksum", OldUnicastChecksum),
+        ):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                raise SettingsError(self.name or "?", name, f"unknown value {value!r}") from None
         _validate_instance(self)
 
     @property
