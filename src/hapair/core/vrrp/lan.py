@@ -35,6 +35,7 @@ from hapair.core.vrrp.node import VrrpNode
 from hapair.core.vrrp.wire import IPAddress
 
 MAX_STEPS = 1_000_000
+PENDING_LIMIT = 256
 
 
 @dataclass
@@ -49,6 +50,7 @@ class LanHost:
     vips: set[IPAddress] = field(default_factory=set)
     script_ok: dict[str, bool] = field(default_factory=dict)
     frozen: bool = False
+    pending: list[NodeInput] = field(default_factory=list)
 
     def logs(self, *, detailed: bool = True) -> list[str]:
         return [e.text for _, e in self.effects if isinstance(e, LogLine) and (detailed or not e.detailed)]
@@ -111,11 +113,19 @@ class SimulatedLan:
         self._cut.discard(frozenset((a, b)))
 
     def freeze(self, name: str) -> None:
-        """Like SIGSTOP: the host neither runs timers nor reads its socket (arrivals are lost)."""
+        """Like SIGSTOP: the host runs no timers and reads nothing; what arrives waits (the last
+        `PENDING_LIMIT` items, like a socket buffer) and is handled in order when it is thawed."""
         self.hosts[name].frozen = True
 
     def thaw(self, name: str) -> None:
-        self.hosts[name].frozen = False
+        host = self.hosts[name]
+        if not host.frozen:
+            return
+        host.frozen = False
+        # What waited while frozen arrived before anything still queued for now: order it first.
+        for i, event in enumerate(host.pending):
+            heapq.heappush(self._queue, _Queued(self.now, i - len(host.pending) - self._seq, name, event))
+        host.pending.clear()
 
     # ------------------------------------------------------------------------------------ running
 
@@ -144,7 +154,10 @@ class SimulatedLan:
         while self._queue and self._queue[0].time <= self.now:
             item = heapq.heappop(self._queue)
             host = self.hosts[item.host]
-            if not host.frozen:
+            if host.frozen:
+                host.pending.append(item.event)
+                del host.pending[:-PENDING_LIMIT]
+            else:
                 self._apply(host, host.node.handle(item.event, self.now))
         for host in self.hosts.values():
             deadline = host.node.next_deadline()
