@@ -22,8 +22,10 @@ from hapair.core.vrrp import (
     MalformedPacket,
     RejectReason,
     StartRequested,
+    TimerExpired,
     VirtualIp,
     VrrpInstance,
+    seconds,
 )
 from hapair.core.vrrp.packet import decode_ipv4_datagram, matching_checksum_form
 from hapair.core.vrrp.validation import Rejection, ValidAdvert, check_received
@@ -181,16 +183,20 @@ def mutations(draw: st.DrawFn) -> tuple[bytes, RejectReason]:
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.filter_too_much])
-@given(mutations())
+@given(mutations(), st.booleans())
 def test_mutated_adverts_are_rejected_for_the_right_reason_without_state_change(
-    case: tuple[bytes, RejectReason],
+    case: tuple[bytes, RejectReason], as_master: bool
 ) -> None:
     datagram, reason = case
     inst = VrrpInstance(INSTANCE, interface_address=IPv4Address("10.0.0.1"))
     inst.handle(StartRequested(), 0)
-    inst.handle(AdvertReceived(valid_advert()), 1)
+    if as_master:
+        inst.handle(TimerExpired(), inst.next_deadline() or 0)
+    else:
+        inst.handle(AdvertReceived(valid_advert()), 1)
+    now = seconds(4)
     before = (inst.state, inst.next_deadline(), inst.snapshot().master_address)
-    inst.handle(AdvertReceived(datagram), 2)
+    inst.handle(AdvertReceived(datagram), now)
     assert (inst.state, inst.next_deadline(), inst.snapshot().master_address) == before
-    assert before[0] is InstanceState.BACKUP
+    assert before[0] is (InstanceState.MASTER if as_master else InstanceState.BACKUP)
     assert dict(inst.snapshot().rejected) == {reason: 1}

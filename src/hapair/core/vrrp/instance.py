@@ -7,15 +7,17 @@ out, in order; `next_deadline()` says when to deliver `TimerExpired`. The behavi
 * every instance starts in BACKUP with a full Master_Down_Interval, even with `state MASTER`; only
   an address owner (priority 255) with `state MASTER` becomes master at once;
 * a master that hears a lower priority answers at once ("forcing new election") and re-sends GARPs;
-* a master resets its advert timer after *any* advert it processes for its VRID, valid or not;
+* a master restarts its advert timer after every valid advert it processes for its VRID;
 * leaving MASTER for FAULT or on stop sends priority-0 adverts; a priority change never makes a
   master step down by itself (the backup takes over when its down timer expires);
 * an instance whose tracked interface or weight-0 script fails goes to FAULT and comes back to BACKUP
   with a full down timer.
 
-Deliberate differences, all on the safe side: the v3 master interval is reset to our own on becoming
-master whether or not -D logging is on (keepalived resets it only when it logs), and an address owner
-goes to MASTER inside `StartRequested` instead of after a 1 us timer (same effects and log lines).
+Deliberate differences, all on the safe side: a rejected packet does not restart a master's advert
+timer (keepalived's does, so junk sent faster than advert_int would silence its master); the v3
+master interval is reset to our own on becoming master whether or not -D logging is on (keepalived
+resets it only when it logs); an address owner goes to MASTER inside `StartRequested` instead of
+after a 1 us timer (same effects and log lines).
 """
 
 from __future__ import annotations
@@ -190,12 +192,8 @@ class VrrpInstance(InstanceTransitions):
                 LogLine(f"({self.name}) discarding {cast}icast packet on {mine}icast instance", detailed=True)
             ]
         if self.state is InstanceState.BACKUP:
-            effects = self._backup_rx(received, now)
-        else:
-            effects = self._master_rx(received, now)
-        if self.state is InstanceState.MASTER and not s.lower_prio_no_advert:
-            self._sands = now + s.advert_int  # keepalived resets it after any advert for the VRID
-        return effects
+            return self._backup_rx(received, now)
+        return self._master_rx(received, now)
 
     def _check(
         self, received: ReceivedDatagram, check_vip_addr: bool
@@ -245,9 +243,12 @@ class VrrpInstance(InstanceTransitions):
             )
             self._master_address = advert.source
             ignore = True
-        if ignore and self._sands is not None:
-            self._ms_down_timer = max(0, self._sands - now)
-        self._sands = now + self._ms_down_timer
+        if ignore:
+            # keepalived shrinks ms_down_timer to what is left, so the deadline stays where it was
+            if self._sands is not None:
+                self._ms_down_timer = max(0, self._sands - now)
+        else:
+            self._sands = now + self._ms_down_timer
         return effects
 
     def _within_preempt_delay(self, now: int) -> bool:
@@ -285,7 +286,17 @@ class VrrpInstance(InstanceTransitions):
     def _master_rx(self, received: ReceivedDatagram, now: int) -> list[Effect]:
         advert, effects = self._check(received, True)
         if advert is None:
+            # A bad packet changes nothing. (keepalived 2.2.7 restarts its advert timer after any
+            # packet for the VRID, so a stream of junk could silence a master; we do not copy that.)
             return effects
+        effects += self._master_decides(advert, now)
+        if self.state is InstanceState.MASTER and not self.settings.lower_prio_no_advert:
+            self._sands = now + self.settings.advert_int
+        return effects
+
+    def _master_decides(self, advert: ValidAdvert, now: int) -> list[Effect]:
+        """keepalived's vrrp_state_master_rx for an advert that passed the checks."""
+        effects: list[Effect] = []
         s = self.settings
         prio = advert.packet.priority
         cmp = _compare_addresses(advert.source, self._adverts.source)
