@@ -7,7 +7,7 @@ keepalived 2.2.7 made for this work (two namespaces, a veth pair, a tracked veth
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
@@ -347,3 +347,26 @@ def test_every_state_input_pair_is_handled_or_refused_with_a_typed_error(
     assert not vips or inst.state is InstanceState.MASTER
     removed = [e for e in effects if isinstance(e, RemoveVips)]
     assert not removed or inst.state is not InstanceState.MASTER
+
+
+def test_delayed_garp_batches_are_bounded() -> None:
+    inst = make(priority=150)
+    became = master(inst)
+    for i in range(100):
+        inst.handle(AdvertReceived(adv(prio=100), "vA"), became + i)
+    due = [e for e in inst.handle(TimerExpired(), became + seconds(6)) if isinstance(e, SendGarps)]
+    assert len(due) == 16
+
+
+def test_advert_of_the_wrong_family_is_dropped() -> None:
+    v6 = VrrpInstance(
+        InstanceSettings(
+            name="VI_6", virtual_router_id=51, interface="vA", version=3, vips=(VirtualIp.of("fe80::1"),)
+        ),
+        interface_address=IPv6Address("fe80::2"),
+    )
+    v6.handle(StartRequested(), 0)
+    assert lines(v6.handle(AdvertReceived(adv(ver=3)), 1)) == [
+        "(VI_6) IPv4 advert on an IPv6 instance - ignoring"
+    ]
+    assert v6.state is InstanceState.BACKUP

@@ -182,6 +182,10 @@ class VrrpInstance(InstanceTransitions):
         except MalformedPacket as exc:
             return self._rx.rejected_line(Rejection(RejectReason.MALFORMED, str(exc)))
         s = self.settings
+        if received.ipv6 != s.ipv6:  # a socket of the other family: the shell's mistake, not the peer's
+            family = "IPv6" if received.ipv6 else "IPv4"
+            text = f"({self.name}) {family} advert on an IPv{6 if s.ipv6 else 4} instance - ignoring"
+            return self._rx.rejected_line(Rejection(RejectReason.MALFORMED, text))
         if received.vrid != s.virtual_router_id:  # the dispatcher's job; a lone instance drops it here
             iface = s.interface or "?"
             text = f"Unknown VRID({received.vrid}) received on interface({iface}). ignoring..."

@@ -29,6 +29,8 @@ from hapair.core.vrrp.tracking import ScriptStatus, TrackedState
 from hapair.core.vrrp.transmit import AdvertBuilder, garp_batch, placed_vips
 from hapair.core.vrrp.wire import IPAddress
 
+MAX_DELAYED_GARP_BATCHES = 16
+
 
 class InstanceTransitions:
     """State and transitions of one instance (the event handling is in `VrrpInstance`)."""
@@ -236,5 +238,8 @@ class InstanceTransitions:
         ]
 
     def _delay_garps(self, when: int, repeat: int) -> None:
-        self._delayed_garps.append((when, repeat))
-        self._delayed_garps.sort()
+        """Schedule a later GARP batch. keepalived starts one timer per trigger; a peer sending
+        lower-priority adverts in a burst could make that list long, so it is capped."""
+        if len(self._delayed_garps) < MAX_DELAYED_GARP_BATCHES:
+            self._delayed_garps.append((when, repeat))
+            self._delayed_garps.sort()
