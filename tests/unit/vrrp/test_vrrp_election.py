@@ -305,3 +305,46 @@ def test_frozen_master_is_replaced_and_yields_when_thawed() -> None:
     lan.run_for(seconds("0.3"))
     assert lan.masters("VI_1") == ["A"]
     assert any(isinstance(e, SendAdvert) for _, e in a.effects)
+
+
+def runbook_node(name: str, **kw: object) -> VrrpNode:
+    """The runbook's keepalived-node1/2.conf: VRID 51, advert 1 s, PASS 1111, VIP 10.30.31.171 dev eth1."""
+    settings_ = InstanceSettings(
+        name="VI_1",
+        virtual_router_id=51,
+        interface="eth1",
+        advert_int=seconds(1),
+        auth_type=1,  # type: ignore[arg-type]
+        auth_pass=b"1111",
+        vips=(VirtualIp.of("10.30.31.171", device="eth1"),),
+        **kw,  # type: ignore[arg-type]
+    )
+    return VrrpNode([settings_], interface_addresses={"eth1": [RUNBOOK[name]]})
+
+
+RUNBOOK = {"node1": IPv4Address("10.30.31.169"), "node2": IPv4Address("10.30.31.170")}
+RUNBOOK_VIP = IPv4Address("10.30.31.171")
+
+
+def test_runbook_pair_fails_over_on_kill_and_nopreempt_keeps_the_vip() -> None:
+    """node1: BACKUP prio 100 nopreempt; node2: MASTER prio 90. node1 wins the start-up election;
+    kill -9 of node1 (no priority 0) moves the VIP to node2 after its MDI; node1 comes back and,
+    with nopreempt, stays BACKUP although its priority is higher."""
+    lan = SimulatedLan()
+    lan.add_host("node1", runbook_node("node1", priority=100, nopreempt=True), "eth1", RUNBOOK["node1"])
+    lan.add_host("node2", runbook_node("node2", priority=90, state="MASTER"), "eth1", RUNBOOK["node2"])
+    lan.start()
+    lan.run_for(seconds(10))
+    assert lan.holders(RUNBOOK_VIP) == ["node1"]
+    killed_at = lan.now
+    # kill -9: no priority 0; the next daemon starts from scratch (its VIPs are cleaned up by it)
+    lan["node1"].node = runbook_node("node1", priority=100, nopreempt=True)
+    lan["node1"].vips.clear()
+    lan.run_for(seconds(5))
+    assert lan.masters("VI_1") == ["node2"] and lan.holders(RUNBOOK_VIP) == ["node2"]
+    took_over = next(t for t, e in lan["node2"].sent() if t > killed_at and e.priority == 90)
+    assert took_over - killed_at <= 3_648_437_000 + seconds(1), "at most one advert interval + MDI(90)"
+    lan.start("node1")  # the restarted daemon
+    lan.run_for(seconds(20))
+    assert lan.masters("VI_1") == ["node2"] and lan.holders(RUNBOOK_VIP) == ["node2"]
+    assert not [line for line in lan["node1"].logs() if "Invalid" in line or "auth" in line]
