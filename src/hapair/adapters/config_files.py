@@ -15,6 +15,9 @@ import shutil
 import socket
 import stat
 
+from hapair.config.keepalived.check import check_config
+from hapair.config.keepalived.diagnostics import ConfigDiagnostic
+from hapair.config.keepalived.model import KeepalivedConfig
 from hapair.config.keepalived.sources import SourceUnavailable
 
 
@@ -55,3 +58,22 @@ def script_is_runnable(program: str) -> bool:
     if "/" in program:
         return os.path.isfile(program) and os.access(program, os.X_OK)
     return shutil.which(program) is not None
+
+
+def check_keepalived_file(
+    path: str, config_id: str | None = None
+) -> tuple[KeepalivedConfig | None, list[ConfigDiagnostic]]:
+    """`check_config` with this host's facts, as `hapair vrrp -t -f FILE [-i ID]` needs it.
+
+    Files come from the file system, the config id defaults to the host name up to the first
+    dot, interface names are this namespace's, and script programs are checked for being
+    runnable; `${_PWD}` is made absolute from the current directory.
+    """
+    return check_config(
+        path,
+        FileSystemSources(),
+        config_id if config_id is not None else default_config_id(),
+        known_interfaces=interface_names(),
+        script_check=script_is_runnable,
+        working_directory=os.getcwd(),
+    )

@@ -22,6 +22,7 @@ from hapair.config.keepalived.diagnostics import (
 )
 from hapair.config.keepalived.dump import dump_config
 from hapair.config.keepalived.model import (
+    PREFERRED_LFT_FOREVER,
     AddressFamily,
     Authentication,
     AuthType,
@@ -42,6 +43,7 @@ from hapair.config.keepalived.model import (
 from hapair.config.keepalived.sources import InMemorySources, SourceReader, SourceUnavailable
 
 __all__ = [
+    "PREFERRED_LFT_FOREVER",
     "AddressFamily",
     "AuthType",
     "Authentication",

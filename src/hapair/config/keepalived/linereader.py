@@ -110,8 +110,9 @@ class LineReader:
         )
         for number, physical in enumerate(text.split("\n"), start=1):
             location = SourceLocation(display, number)
-            self._last_location = location
             raw = physical.rstrip("\r")
+            if raw.strip():
+                self._last_location = location
             if self._building is not None:
                 self._continue_definition(raw, location)
                 continue
