@@ -13,7 +13,8 @@ KEYWORDS = [
     "MASTER", "BACKUP", "priority", "advert_int", "virtual_router_id", "virtual_ipaddress", "unicast_peer",
     "track_script", "track_interface", "authentication", "auth_type", "auth_pass", "PASS", "notify_master",
     "notify", "script", "weight", "reverse", "include", "group", "nopreempt", "version", "dev", "scope",
-    "label", "brd", "peer", "10.0.0.1/24", "fe80::1", "300", "-1", "0.5", "abc", "VI_1", "chk", "{", "}", "{", "}",
+    "label", "brd", "peer", "10.0.0.1/24", "fe80::1", "300", "-1", "0.5", "abc", "VI_1", "chk",
+    "{", "}", "{", "}",
     '"', "'", "#", "!", "\\", "$X=", "$X", "${X}", "${_RANDOM 1 2}", "@node1", "@^node1",
     "~SEQ(N, 1, 3)", "~LST(L, a, b)", "\t", "한국어", "\x00",
 ]  # fmt: skip
