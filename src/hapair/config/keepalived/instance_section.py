@@ -49,7 +49,6 @@ IGNORED_FLAGS = (
     "garp_extra_if",
     "vmac_garp_intvl",
     "notify_deleted",
-    "lvs_sync_daemon_interface",
 )
 IGNORED_BLOCKS = ("track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules")
 
@@ -349,6 +348,15 @@ def _native_ipv6(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine) -> Non
     b.version = 3
 
 
+def _lvs_sync_daemon_interface(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine) -> None:
+    ctx.ignore(line)
+    ctx.issues.warning(
+        f"({b.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.", line.location
+    )
+    padding = " " * (6 + max(len(b.name) - 2, 0))
+    ctx.issues.warning(f"{padding}Please use global lvs_sync_daemon", line.location)
+
+
 def _check_unicast_src(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine) -> None:
     b.check_unicast_src = True
     b.unicast_requested = True
@@ -433,6 +441,7 @@ def vrrp_instance_keyword(ctx: ParseContext) -> Keyword:
         "no_accept": _set_flag("accept", False),
         "dont_track_primary": _set_flag("dont_track_primary", True),
         "check_unicast_src": _check_unicast_src,
+        "lvs_sync_daemon_interface": _lvs_sync_daemon_interface,
         "track_src_ip": _set_flag("track_src_ip", True),
         "unicast_fault_no_peer": _set_flag("unicast_fault_no_peer", True),
         "native_ipv6": _native_ipv6,
