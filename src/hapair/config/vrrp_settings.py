@@ -32,7 +32,7 @@ from hapair.core.vrrp import (
     VirtualIp,
     VrrpScriptSettings,
 )
-from hapair.errors import ConfigError, ConfigErrors
+from hapair.errors import ConfigError, ConfigErrors, SourceLocation
 
 NS_PER_US = 1_000
 NS_PER_S = 1_000_000_000
@@ -96,9 +96,7 @@ def instance_settings(instance: VrrpInstance) -> InstanceSettings:
         unicast_src_ip=instance.source_ip if unicast else None,
         mcast_src_ip=None if unicast else instance.source_ip,
         mcast_dst_ip=instance.mcast_dst_ip,
-        unicast_peers=tuple(
-            UnicastPeer(p.address, p.min_ttl, p.max_ttl) for p in instance.unicast_peers
-        ),
+        unicast_peers=tuple(UnicastPeer(p.address, p.min_ttl, p.max_ttl) for p in instance.unicast_peers),
         unicast_ttl=instance.unicast_ttl,
         check_unicast_src=instance.check_unicast_src,
         skip_check_adv_addr=instance.skip_check_adv_addr,
@@ -160,7 +158,6 @@ def runtime_config(config: KeepalivedConfig) -> VrrpRuntimeConfig:
     )
 
 
-def _located(exc: SettingsError, location: object, source: str) -> ConfigError:
-    file = getattr(location, "file", source)
-    line = getattr(location, "line", 0)
-    return ConfigError(str(file), int(line), f"({exc.owner}) {exc.field_name}: {exc.message}")
+def _located(exc: SettingsError, location: SourceLocation | None, source: str) -> ConfigError:
+    file, line = (location.file, location.line) if location is not None else (source, 0)
+    return ConfigError(file, line, f"({exc.owner}) {exc.field_name}: {exc.message}")

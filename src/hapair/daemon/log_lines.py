@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass, field
+from typing import TextIO
 
 KEEPALIVED_DATEFMT = "%a %b %d %H:%M:%S %Y"
 
 
-def console_handler(stream: object = None) -> logging.Handler:
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+def console_handler(stream: TextIO | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s: %(message)s", KEEPALIVED_DATEFMT))
     return handler
 
