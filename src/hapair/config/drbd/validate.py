@@ -1,0 +1,143 @@
+"""Rules that span resources or need the whole configuration (drbdadm's ``check_uniq`` and
+``validate_resource``), plus hapair's own: a resource needs at least two host sections.
+
+- a minor number, a device path, a backing disk and an external meta-data slot may each be used
+  only once per host, across all resources;
+- an address (family, IP, port) may be used by one resource only;
+- ``resync-after`` must name a resource of this configuration (drbdadm only warns when it does
+  not, to keep Pacemaker-driven removals working; hapair, which never runs from Pacemaker, refuses);
+- ``after-sb-0pri discard-node-NAME`` must name a host of the resource;
+- ``stacked-on-top-of`` must name a resource of this configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hapair.errors import ConfigError, SourceLocation
+
+from .model import HostKind, MetaDiskKind
+from .options import DISCARD_NODE_PREFIX
+from .resolve import Resource
+
+
+class _Unique:
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.first: dict[str, SourceLocation] = {}
+        self.errors = errors
+
+    def claim(self, what: str, key: str, where: SourceLocation) -> None:
+        first = self.first.get(key)
+        if first is None:
+            self.first[key] = where
+        elif first != where:
+            self.errors.append(
+                ConfigError(
+                    where.file,
+                    where.line,
+                    f"conflicting use of {what} (first used at {first.file}:{first.line})",
+                )
+            )
+
+
+def validate_resources(resources: Sequence[Resource]) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    unique = _Unique(errors)
+    names = {r.name for r in resources}
+    owner: dict[tuple[str, str, int], str] = {}
+    for resource in resources:
+        decl = resource.decl
+        if len(decl.hosts) < 2:
+            errors.append(
+                ConfigError(
+                    decl.location.file,
+                    decl.location.line,
+                    f"resource {decl.name} needs at least two host sections ('on HOST {{ ... }}'), it has "
+                    f"{len(decl.hosts)}",
+                )
+            )
+        for host in resource.hosts:
+            if host.kind is HostKind.STACKED:
+                if host.name not in names:
+                    errors.append(
+                        ConfigError(
+                            host.section.location.file,
+                            host.section.location.line,
+                            f"in resource {decl.name}, referenced resource '{host.name}' not defined",
+                        )
+                    )
+                continue
+            for name in host.names:
+                for volume in host.volumes:
+                    where = volume.location if volume.location.line else host.section.location
+                    if volume.minor >= 0:
+                        unique.claim(
+                            f"device-minor '{name}:{volume.minor}'",
+                            f"minor:{name.lower()}:{volume.minor}",
+                            where,
+                        )
+                    unique.claim(
+                        f"device '{name}:{volume.device}'", f"device:{name.lower()}:{volume.device}", where
+                    )
+                    if volume.disk is not None:
+                        unique.claim(
+                            f"disk '{name}:{volume.disk}'", f"disk:{name.lower()}:{volume.disk}", where
+                        )
+                    meta = volume.meta_disk
+                    if meta is not None and meta.kind is not MetaDiskKind.INTERNAL:
+                        key = f"{name.lower()}:{meta.device}[{meta.index_text()}]"
+                        unique.claim(f"meta-disk '{key}'", f"meta:{key}", where)
+        for conn in resource.connections:
+            for path in conn.paths:
+                for _host, address in path.ends:
+                    endpoint = (address.family, address.host, address.port)
+                    other = owner.setdefault(endpoint, decl.name)
+                    if other != decl.name:
+                        errors.append(
+                            ConfigError(
+                                conn.location.file,
+                                conn.location.line,
+                                f"in resource {decl.name} {address.setup_text()} is also used by resource "
+                                f"{other}",
+                            )
+                        )
+        errors.extend(_references(resource, names))
+    return errors
+
+
+def _references(resource: Resource, names: set[str]) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    decl = resource.decl
+    for host in resource.hosts:
+        for volume in host.volumes:
+            after = volume.disk_options.get("resync-after")
+            if after is not None and str(after.value).split("/", 1)[0] not in names:
+                loc = after.location
+                errors.append(
+                    ConfigError(
+                        loc.file,
+                        loc.line,
+                        f"in resource {decl.name}: resource '{after.value}' mentioned in 'resync-after' "
+                        "option is not known",
+                    )
+                )
+    policies = [resource.net.get("after-sb-0pri")] + [
+        c.net.get("after-sb-0pri") for c in resource.connections
+    ]
+    host_names = [n for h in resource.hosts for n in h.names]
+    reported: set[tuple[str, int]] = set()
+    for policy in policies:
+        if policy is None or not str(policy.value).startswith(DISCARD_NODE_PREFIX):
+            continue
+        node = str(policy.value)[len(DISCARD_NODE_PREFIX) :]
+        loc = policy.location
+        if node not in host_names and (loc.file, loc.line) not in reported:
+            reported.add((loc.file, loc.line))
+            errors.append(
+                ConfigError(
+                    loc.file,
+                    loc.line,
+                    f"in resource {decl.name}: the nodename in the '{policy.value}' option is not known",
+                )
+            )
+    return errors
