@@ -9,6 +9,7 @@ from hapair.errors import SourceLocation
 
 from .lexer import Token, TokenKind
 from .model import (
+    NOWHERE,
     ConnectionDecl,
     Endpoint,
     HostKind,
@@ -125,6 +126,7 @@ class VolumeBuilder:
             disk_options=self.disk_options or OptionSection(),
             location=self.location,
             has_disk_statement=self.has_disk_statement,
+            device_location=self.seen.get("device", NOWHERE),
         )
 
 
@@ -182,7 +184,14 @@ class HostInterpreter:
         host = self._host_body(st, HostKind.FLOATING, (name,))
         self.hosts.append(
             HostSection(
-                host.kind, host.names, host.node_id, address, host.volumes, host.options, host.location
+                host.kind,
+                host.names,
+                host.node_id,
+                address,
+                host.volumes,
+                host.options,
+                host.location,
+                st.location,
             )
         )
 
@@ -254,7 +263,8 @@ class HostInterpreter:
         vols = [v.freeze() for v in sorted(explicit.values(), key=lambda v: v.number)]
         if implicit.touched:
             vols = [implicit.freeze()]
-        return HostSection(kind, names, node_id, address, tuple(vols), options, st.location)
+        address_location = seen.get("address", NOWHERE)
+        return HostSection(kind, names, node_id, address, tuple(vols), options, st.location, address_location)
 
     def _volume(
         self, st: Statement, implicit: VolumeBuilder, explicit: dict[int, VolumeBuilder], kind: HostKind

@@ -118,6 +118,7 @@ class VolumeDecl:
     disk_options: OptionSection = EMPTY_SECTION
     location: SourceLocation = NOWHERE
     has_disk_statement: bool = False  # `disk PATH;` or `disk { ... }` written here (drbdadm dump)
+    device_location: SourceLocation = NOWHERE  # where `device` was written, if it was
 
 
 class HostKind(enum.Enum):
@@ -141,6 +142,7 @@ class HostSection:
     volumes: tuple[VolumeDecl, ...]
     options: OptionSection
     location: SourceLocation
+    address_location: SourceLocation = NOWHERE
 
     @property
     def name(self) -> str:

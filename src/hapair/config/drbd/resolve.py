@@ -19,6 +19,7 @@ from hapair.errors import ConfigError, SourceLocation
 
 from .inherit import Effective, Inheriting, merged, only
 from .model import (
+    NOWHERE,
     Address,
     ConnectionDecl,
     Endpoint,
@@ -81,9 +82,11 @@ class ResolvedHost:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedPath:
-    """One path of a connection: (host name, address) of each end, in the order written."""
+    """One path of a connection: (host name, address) of each end, in the order written, and
+    where each end's address was written."""
 
     ends: tuple[tuple[str, Address], tuple[str, Address]]
+    locations: tuple[SourceLocation, SourceLocation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +208,17 @@ def _resolve_volume(
         meta_disk=None if disk == "none" else meta,
         disk_options=only(effective, PEER_DEVICE_KEYS, keep=False),
         peer_device_options=only(effective, PEER_DEVICE_KEYS),
-        location=mine.location,
+        location=_first_known(
+            mine.device_location, theirs.device_location if theirs else None, host.location
+        ),
     )
+
+
+def _first_known(*locations: SourceLocation | None) -> SourceLocation:
+    for location in locations:
+        if location is not None and location.line:
+            return location
+    return NOWHERE
 
 
 def _check_volume_sets(ctx: _Context, hosts: list[ResolvedHost]) -> None:
@@ -259,21 +271,11 @@ def _connections(ctx: _Context, hosts: list[ResolvedHost], res_net: Effective) -
             elif host not in members:
                 members.append(host)
         for a, b in itertools.combinations(members, 2):
-            ends = []
-            for host in (a, b):
-                if host.address is None:
-                    ctx.error(
-                        mesh.location,
-                        f'"connection-mesh" (for "{decl.name}") with a host ("{host.name}") that has no '
-                        '"address" defined',
-                    )
-                else:
-                    ends.append((host.name, host.address))
-            if len(ends) == 2:
+            path = _host_path(ctx, (a, b), mesh.location)
+            if path is not None:
                 net = Inheriting.explicit(())
                 net.expand(mesh.net, ctx.errors, decl.location, decl.name)
                 net.expand(res_net.values(), ctx.errors, decl.location, decl.name)
-                path = ResolvedPath((ends[0], ends[1]))
                 out.append(
                     _with_peer_devices(
                         ctx,
@@ -293,17 +295,8 @@ def _connections(ctx: _Context, hosts: list[ResolvedHost], res_net: Effective) -
                 "more than two host sections",
             )
         elif len(hosts) == 2:
-            ends = []
-            for host in hosts:
-                if host.address is None:
-                    ctx.error(
-                        host.section.location,
-                        f"in resource {decl.name}, on {host.name} {{ ... }}: 'address' keyword missing",
-                    )
-                else:
-                    ends.append((host.name, host.address))
-            if len(ends) == 2:
-                path = ResolvedPath((ends[0], ends[1]))
+            path = _host_path(ctx, (hosts[0], hosts[1]), None)
+            if path is not None:
                 out.append(
                     _with_peer_devices(
                         ctx,
@@ -316,6 +309,34 @@ def _connections(ctx: _Context, hosts: list[ResolvedHost], res_net: Effective) -
                     )
                 )
     return out
+
+
+def _host_path(
+    ctx: _Context, pair: tuple[ResolvedHost, ResolvedHost], mesh: SourceLocation | None
+) -> ResolvedPath | None:
+    """The path between the addresses of two host sections (implicit and mesh connections)."""
+    decl = ctx.decl
+    missing = False
+    for host in pair:
+        if host.address is not None:
+            continue
+        missing = True
+        if mesh is None:
+            where = f"in resource {decl.name}, on {host.name} {{ ... }}: 'address' keyword missing"
+            ctx.error(host.section.location, where)
+        else:
+            ctx.error(
+                mesh,
+                f'"connection-mesh" (for "{decl.name}") with a host ("{host.name}") that has no '
+                '"address" defined',
+            )
+    a, b = pair
+    if missing or a.address is None or b.address is None:
+        return None
+    return ResolvedPath(
+        ((a.name, a.address), (b.name, b.address)),
+        (a.section.address_location, b.section.address_location),
+    )
 
 
 def _explicit_connection(
@@ -357,7 +378,9 @@ def _explicit_connection(
             ctx.error(
                 path.location, f"in resource {decl.name} {ends[0][1].setup_text()} is used for both endpoints"
             )
-        paths.append(ResolvedPath((ends[0], ends[1])))
+        paths.append(
+            ResolvedPath((ends[0], ends[1]), (path.endpoints[0].location, path.endpoints[1].location))
+        )
     assert pair is not None
     net = merged(conn.net, res_net.values())
     return _with_peer_devices(

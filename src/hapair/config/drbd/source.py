@@ -87,7 +87,7 @@ class _IncludeWalker:
         self.result = SourceSet()
         self.seen: set[str] = set()
 
-    def read_file(self, path: str, depth: int, included_at: Statement | None) -> None:
+    def read_file(self, path: str, depth: int, included_at: Statement | None, shown: str = "") -> None:
         result = self.result
         self.seen.add(posixpath.normpath(path))
         try:
@@ -98,9 +98,8 @@ class _IncludeWalker:
                 result.errors.append(ConfigError(path, 0, f"cannot read configuration file: {reason}"))
             else:
                 loc = included_at.location
-                result.errors.append(
-                    ConfigError(loc.file, loc.line, f"Failed to open include file '{path}': {reason}")
-                )
+                message = f"Failed to open include file '{shown or path}': {reason}"
+                result.errors.append(ConfigError(loc.file, loc.line, message))
             return
         result.files.append(path)
         statements, errors = statements_from_text(text, path)
@@ -127,7 +126,7 @@ class _IncludeWalker:
                 ConfigError(loc.file, loc.line, f"includes nested more than {MAX_INCLUDE_DEPTH} deep")
             )
             return
-        pattern = args[0].text
+        written = pattern = args[0].text
         if not posixpath.isabs(pattern):
             pattern = posixpath.join(posixpath.dirname(current), pattern)
         if _GLOB_CHARS.isdisjoint(pattern):
@@ -142,4 +141,4 @@ class _IncludeWalker:
                 return
         for match in matches:
             if posixpath.normpath(match) not in self.seen:
-                self.read_file(match, depth + 1, statement)
+                self.read_file(match, depth + 1, statement, written if match == pattern else match)

@@ -70,15 +70,16 @@ def validate_resources(resources: Sequence[Resource]) -> list[ConfigError]:
             for name in host.names:
                 for volume in host.volumes:
                     where = volume.location if volume.location.line else host.section.location
+                    implied_device = volume.device == f"/dev/drbd{volume.minor}"
                     if volume.minor >= 0:
                         unique.claim(
                             f"device-minor '{name}:{volume.minor}'",
                             f"minor:{name.lower()}:{volume.minor}",
                             where,
                         )
-                    unique.claim(
-                        f"device '{name}:{volume.device}'", f"device:{name.lower()}:{volume.device}", where
-                    )
+                    if not implied_device:
+                        key = f"device:{name.lower()}:{volume.device}"
+                        unique.claim(f"device '{name}:{volume.device}'", key, where)
                     if volume.disk is not None:
                         unique.claim(
                             f"disk '{name}:{volume.disk}'", f"disk:{name.lower()}:{volume.disk}", where
@@ -89,14 +90,15 @@ def validate_resources(resources: Sequence[Resource]) -> list[ConfigError]:
                         unique.claim(f"meta-disk '{key}'", f"meta:{key}", where)
         for conn in resource.connections:
             for path in conn.paths:
-                for _host, address in path.ends:
+                for (_host, address), where in zip(path.ends, path.locations, strict=True):
                     endpoint = (address.family, address.host, address.port)
                     other = owner.setdefault(endpoint, decl.name)
                     if other != decl.name:
+                        at = where if where.line else conn.location
                         errors.append(
                             ConfigError(
-                                conn.location.file,
-                                conn.location.line,
+                                at.file,
+                                at.line,
                                 f"in resource {decl.name} {address.setup_text()} is also used by resource "
                                 f"{other}",
                             )
