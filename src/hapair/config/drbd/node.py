@@ -12,14 +12,14 @@ one of the node's addresses. The lab runs both nodes on one machine and passes `
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hapair.errors import ConfigError, SourceLocation
 
 from .inherit import Effective
 from .model import Address, HostKind, MetaDisk
 from .names import hostname_in
-from .resolve import ResolvedHost, Resource
+from .resolve import ResolvedHost, ResolvedVolume, Resource
 from .typed import (
     DiskOptions,
     Handlers,
@@ -166,7 +166,8 @@ def build_node_view(
                 paths=paths,
                 net=net_options(conn.net, host.names),
                 volumes=tuple(
-                    PeerVolume(number, peer_device_options(opts)) for number, opts in conn.peer_devices
+                    PeerVolume(number, _peer_device(opts, peer.volume(number)))
+                    for number, opts in conn.peer_devices
                 ),
             )
         )
@@ -182,6 +183,15 @@ def build_node_view(
         handlers=handlers(resource.handlers),
         location=resource.location,
     )
+
+
+def _peer_device(options: Effective, peer_volume: ResolvedVolume | None) -> PeerDeviceOptions:
+    """Typed peer-device options; no bitmap towards a diskless peer, as drbdadm adds
+    ``bitmap no`` for it (``add_no_bitmap_opt``)."""
+    typed = peer_device_options(options)
+    if peer_volume is not None and peer_volume.disk is None:
+        return replace(typed, bitmap=False)
+    return typed
 
 
 def _after_minor(options: Effective, minors: Mapping[tuple[str, int], int]) -> int:
