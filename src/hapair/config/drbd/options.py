@@ -245,6 +245,8 @@ def parse_number(text: str, scale: str) -> int | None:
     if match is None:
         return None
     value = int(match.group(1))
+    if not match.group(2):
+        return value  # a plain number is already in the default unit
     shift = _SCALE_SHIFT[scale] + _UNIT_SHIFT[match.group(2)]
     if shift < 0:
         return (value + (1 << -shift) - 1) >> -shift
