@@ -103,18 +103,21 @@ def first_error_line(stderr: str) -> int | None:
 
 
 def without_dropped(form: dict[str, Any], flavor: str) -> dict[str, Any]:
-    """Leave out what a drbdadm dump loses: drbdadm 9 reads `become-primary-on` and throws it away;
-    drbdadm-84's dump omits `resync-after` and the `disk { }` options of volume sections (its
-    `-d up` still applies them, and test_node_views_match_drbdadm_up checks them there)."""
+    """Leave out what a drbdadm dump loses. drbdadm 9 reads `become-primary-on` and throws it away.
+    Without a terminal, both drop a `resync-after` that names a resource not on this host (the
+    `-d up` check below sees it, as a minor number). drbdadm-84's dump also omits the `disk { }`
+    options of volume sections (its `-d up` applies them; test_node_views_match_drbdadm_up checks)."""
     for resource in form["resources"].values():
+        resource["disk"].pop("resync-after", None)
+        for host in resource["hosts"].values():
+            for volume in host["volumes"].values():
+                volume["disk-options"].pop("resync-after", None)
+                if flavor == "8.4":
+                    volume.pop("disk-options")
+                    volume.pop("peer-device-options")
         if flavor == "9":
             resource["startup"].pop("become-primary-on", None)
         else:
-            resource["disk"].pop("resync-after", None)
-            for host in resource["hosts"].values():
-                for volume in host["volumes"].values():
-                    volume.pop("disk-options")
-                    volume.pop("peer-device-options")
             for connection in resource["connections"]:
                 connection.pop("peer-devices")
     return form
@@ -142,6 +145,24 @@ def test_dump_text_is_drbdadm_9s(entry: dict[str, Any]) -> None:
     ours = [line for line in dump_config(load(path)).splitlines() if not line.startswith("#")]
     extra = set(entry.get("dump_extra", []))
     assert [line for line in ours if line.strip() not in extra] == theirs
+
+
+OUR_DUMP_READABLE = [e["path"] for e in CORPUS["good"] if e.get("drbdadm_9_reads_our_dump", True)]
+
+
+@pytest.mark.parametrize("path", OUR_DUMP_READABLE)
+def test_drbdadm_9_reads_hapairs_dump(path: str, tmp_path: Path) -> None:
+    """hapair's dump turns 8.4 configurations (the runbook's) into ones DRBD 9's drbdadm reads."""
+    original = load(DATA / path)
+    ours = tmp_path / "ours.conf"
+    ours.write_text(dump_config(original), encoding="utf-8")
+    result = drbdadm("9", ours, "dump")
+    assert result.returncode == 0, result.stderr
+    theirs = tmp_path / "theirs.conf"
+    theirs.write_text(result.stdout, encoding="utf-8")
+    assert without_dropped(normalized_form(load(theirs)), "9") == without_dropped(
+        normalized_form(original), "9"
+    )
 
 
 # --- drbdadm -d up: what drbdsetup would be told --------------------------------------------------

@@ -95,7 +95,14 @@ def test_flags_take_no_value() -> None:
 
 
 def test_every_spec_is_consistent() -> None:
-    for table in (NET_OPTIONS, DISK_OPTIONS, PEER_DEVICE_OPTIONS, RESOURCE_OPTIONS, STARTUP_OPTIONS, HANDLERS):
+    for table in (
+        NET_OPTIONS,
+        DISK_OPTIONS,
+        PEER_DEVICE_OPTIONS,
+        RESOURCE_OPTIONS,
+        STARTUP_OPTIONS,
+        HANDLERS,
+    ):
         for name, spec in table.items():
             assert spec.name == name
             if spec.kind is ValueKind.NUMBER:

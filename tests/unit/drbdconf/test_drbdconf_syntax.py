@@ -11,7 +11,9 @@ def words(statement: Statement) -> list[str]:
 
 
 def test_statements_and_blocks() -> None:
-    statements, errors = statements_from_text("global { usage-count no; }\nresource r { net { protocol C; } }", "f")
+    statements, errors = statements_from_text(
+        "global { usage-count no; }\nresource r { net { protocol C; } }", "f"
+    )
     assert errors == []
     assert [words(s) for s in statements] == [["global"], ["resource", "r"]]
     net = statements[1].block

@@ -317,11 +317,13 @@ class HostInterpreter:
             if port is None:
                 return None
             rest = rest[2:]
-        if rest:
-            if rest[0].kind is TokenKind.WORD and rest[0].text == "via":
+        if rest or st.block is not None:
+            if rest and rest[0].kind is TokenKind.WORD and rest[0].text == "via":
                 report.at(rest[0], "'via proxy' (DRBD proxy) is not supported by hapair")
             else:
-                report.at(rest[0], f"Parse error: 'address | port | ;' expected, but got {rest[0].shown()}")
+                where = rest[0] if rest else st
+                got = rest[0].shown() if rest else "'{'"
+                report.at(where, f"Parse error: 'address | port | ;' expected, but got {got}")
             return None
         return Endpoint(host, address, port, st.location)
 
@@ -366,7 +368,7 @@ class HostInterpreter:
                     net = options_block(inner, Section.NET, report)
                 else:
                     disk = options_block(inner, Section.PEER_DEVICE, report)
-            elif key == "host" and inner.block is None:
+            elif key == "host":
                 hosts.append(inner)
             elif key == "path" and inner.block is not None:
                 endpoints = self._path_hosts([s for s in inner.block if s.keyword == "host"])
