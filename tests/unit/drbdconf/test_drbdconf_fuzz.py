@@ -21,7 +21,7 @@ from hapair.config.drbd.options import (
 from hapair.errors import ConfigError, ConfigErrors
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "drbd"
-SEEDS = sorted(p for p in (DATA / "good").glob("*.conf")) + [DATA / "runbook" / "r0.res"]
+SEEDS = [*sorted((DATA / "good").glob("*.conf")), DATA / "runbook" / "r0.res"]
 SEED_TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS]
 
 VOCABULARY = [
