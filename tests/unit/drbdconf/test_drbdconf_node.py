@@ -22,10 +22,12 @@ from hapair.config.drbd import (
     Protocol,
     QuorumKeyword,
     RrConflict,
+    dump_config,
     hostnames_equal,
     load_resources,
     parse_config_text,
 )
+from hapair.config.drbd.node import build_node_view
 from hapair.errors import ConfigError, ConfigErrors
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "drbd"
@@ -211,3 +213,40 @@ def test_defaults_when_nothing_is_written() -> None:
     )
     assert (options.auto_promote, options.quorum, options.max_io_depth) == (True, QuorumKeyword.OFF, 8000)
     assert view.handlers.split_brain is None and view.startup.wfc_timeout == 0
+
+
+STACKED = """
+resource lower {
+  device /dev/drbd0; disk /dev/sda1; meta-disk internal;
+  on alice { address 10.0.0.1:7788; }
+  on bob { address 10.0.0.2:7788; }
+}
+resource upper {
+  net { protocol A; }
+  stacked-on-top-of lower {
+    device /dev/drbd10;
+    address 192.168.1.10:7789;
+  }
+  on charlie {
+    device /dev/drbd10; disk /dev/sdb1; meta-disk internal;
+    address 192.168.1.20:7789;
+  }
+}
+"""
+
+
+def test_stacked_resources_parse_but_a_node_view_refuses_them() -> None:
+    config = parse_config_text(STACKED, "s.conf")
+    upper = config.resource("upper")
+    assert [(h.kind.value, h.name, h.node_id) for h in upper.hosts] == [
+        ("stacked-on-top-of", "lower", 0),
+        ("on", "charlie", 1),
+    ]  # node ids as drbdadm 9.22 derives them for this file
+    assert "    stacked-on-top-of lower {\n        # on alice bob \n        node-id 0;\n" in dump_config(
+        config
+    )
+    stacked = upper.hosts[0]
+    with pytest.raises(ConfigError, match="stacked resources"):
+        build_node_view(upper, stacked, {})
+    with pytest.raises(ConfigErrors, match="referenced resource 'nowhere' not defined"):
+        parse_config_text(STACKED.replace("stacked-on-top-of lower", "stacked-on-top-of nowhere"), "s.conf")
