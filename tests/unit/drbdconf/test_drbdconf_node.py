@@ -121,6 +121,7 @@ def test_runbook_values_in_drbd_units() -> None:
     assert view.peer.paths == (
         (Address("ipv4", "10.30.31.168", 7788), Address("ipv4", "10.30.31.170", 7788)),
     )
+    assert str(view.peer.local_address.ip) == "10.30.31.168" and view.peer.address.port == 7788
 
 
 def test_units_file_values() -> None:

@@ -50,12 +50,6 @@ class OptionSection:
     def __iter__(self) -> Iterator[OptionValue]:
         return iter(self.options)
 
-    def __len__(self) -> int:
-        return len(self.options)
-
-    def as_map(self) -> dict[str, OptionValue]:
-        return {option.name: option for option in self.options}
-
 
 EMPTY_SECTION = OptionSection()
 

@@ -45,13 +45,6 @@ class OptionSpec:
     max_length: int = 0  # strings: length must stay below this (drbdadm: strlen >= max is too long)
     clamp: bool = False  # out-of-range numbers are clamped silently (al-extents), not rejected
 
-    def default_text(self) -> str:
-        if self.default is None:
-            return ""
-        if isinstance(self.default, bool):
-            return "yes" if self.default else "no"
-        return str(self.default)
-
 
 def _num(
     name: str, lo: int, hi: int, default: int, *, scale: str = "1", unit: str = "", clamp: bool = False
