@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hapair.config.drbd import DrbdConfig, parse_config_text
-from hapair.config.drbd.resolve import crc32c
+from hapair.config.drbd.node_ids import crc32c, derived_node_ids
 from hapair.errors import ConfigErrors
 
 VOLUME = "device /dev/drbd1; disk /dev/sdb1; meta-disk internal;"
@@ -200,3 +200,9 @@ def test_hosts_must_define_the_same_volumes() -> None:
         "}\n"
     )
     assert errors(text) == [(2, "in resource r, on a { ... }: volume 1 not defined on b")]
+
+
+def test_derived_node_ids_are_symmetric() -> None:
+    for a, b in (("10.0.0.1", "10.0.0.2"), ("192.168.1.10", "192.168.1.20"), ("fd00::1", "fd00::2")):
+        assert derived_node_ids(b, a) == tuple(reversed(derived_node_ids(a, b) or ()))
+    assert derived_node_ids("10.0.0.1", "10.0.0.1") is None

@@ -31,6 +31,7 @@ from .model import (
     VolumeDecl,
 )
 from .names import hostname_in
+from .node_ids import derived_node_ids
 from .options import PEER_DEVICE_OPTIONS
 
 PEER_DEVICE_KEYS = frozenset(PEER_DEVICE_OPTIONS)
@@ -446,32 +447,6 @@ def _with_peer_devices(
     return ResolvedConnection(names, paths, net, tuple(devices), origin, location)
 
 
-def crc32c(seed: int, data: bytes) -> int:
-    """CRC-32C (Castagnoli) without pre/post inversion, as drbd-utils' crc32c(seed, buf, len)."""
-    crc = seed
-    for byte in data:
-        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-def _crc32c_table() -> tuple[int, ...]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-_CRC32C_TABLE = _crc32c_table()
-_NODE_ID_SEED = 0x1A656F21
-
-
-def _signed32(value: int) -> int:
-    return value - (1 << 32) if value & 0x80000000 else value
-
-
 def _node_ids(
     ctx: _Context, hosts: list[ResolvedHost], connections: list[ResolvedConnection]
 ) -> list[ResolvedHost]:
@@ -483,18 +458,15 @@ def _node_ids(
         and hosts[0].node_id is None
         and hosts[1].node_id is None
     ):
-        # drbdadm compares the two hashes as signed ints; the greater one gets node id 0.
-        a, b = (
-            _signed32(crc32c(_NODE_ID_SEED, h.address.host.encode())) for h in hosts if h.address is not None
-        )
-        if a == b:
+        ids = derived_node_ids(*(h.address.host for h in hosts if h.address is not None))
+        if ids is None:
             ctx.error(
                 decl.location,
                 f"in resource {decl.name}: cannot derive node ids (equal address hashes); set 'node-id' in "
                 "each host section",
             )
             return hosts
-        first, second = (0, 1) if a > b else (1, 0)
+        first, second = ids
         return [_with_node_id(hosts[0], first), _with_node_id(hosts[1], second)]
     seen: dict[int, ResolvedHost] = {}
     for host in hosts:
