@@ -144,3 +144,14 @@ def test_connection_endpoints_and_paths() -> None:
         "        }\n"
         "    }\n"
     ) in dump
+
+
+def test_names_that_need_quotes_are_quoted_so_the_dump_reads_back() -> None:
+    text = (
+        'resource "my res" { device minor 1; disk "/dev/disk/by-label/my disk"; meta-disk internal;\n'
+        ' on "host one" { node-id 0; address 10.0.0.1:1; } on b { node-id 1; address 10.0.0.2:1; }\n'
+        ' connection { host "host one"; host b; } }\n'
+    )
+    dump = dump_config(parse_config_text(text))
+    assert 'on "host one" {' in dump and 'host "host one";' in dump and 'resource "my res" {' in dump
+    assert parse_config_text(dump).resource("my res").hosts[0].name == "host one"

@@ -158,7 +158,7 @@ def _resource(out: _Writer, config: DrbdConfig, resource: Resource) -> None:
             if not path.implicit:
                 out.open("path")
             for endpoint in path.endpoints:
-                text = f"host {endpoint.host}"
+                text = f"host {esc(endpoint.host)}"
                 if endpoint.address is not None:
                     padded = " " * (INDENT * out.indent) + f"{' address':<16} {endpoint.address.conf_text()}"
                     text += padded
@@ -176,7 +176,7 @@ def _resource(out: _Writer, config: DrbdConfig, resource: Resource) -> None:
         out.close()
     for mesh in decl.meshes:
         out.open("connection-mesh")
-        out.line("hosts " + " ".join(mesh.hosts) + ";")
+        out.line("hosts " + " ".join(esc(h) for h in mesh.hosts) + ";")
         out.options("net", mesh.net)
         out.close()
     _sections(out, decl.sections.named())
@@ -197,7 +197,7 @@ def _host(out: _Writer, config: DrbdConfig, host: ResolvedHost) -> None:
         out.address("floating", section.address, " {")
         out.indent += 1
     else:
-        out.open("on " + " ".join(section.names))
+        out.open("on " + " ".join(esc(n) for n in section.names))
     if host.node_id is not None:
         out.line(f"node-id {host.node_id};")
     out.options("options", section.options)
