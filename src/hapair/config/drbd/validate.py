@@ -7,7 +7,8 @@
 - ``resync-after`` must name a resource of this configuration (drbdadm only warns when it does
   not, to keep Pacemaker-driven removals working; hapair, which never runs from Pacemaker, refuses);
 - ``after-sb-0pri discard-node-NAME`` must name a host of the resource;
-- ``stacked-on-top-of`` must name a resource of this configuration.
+- ``stacked-on-top-of`` must name a resource of this configuration;
+- a host name may appear in one host section of a resource only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from hapair.errors import ConfigError, SourceLocation
 
 from .model import HostKind, MetaDiskKind
+from .names import hostnames_equal
 from .options import DISCARD_NODE_PREFIX
 from .resolve import Resource
 
@@ -104,6 +106,31 @@ def validate_resources(resources: Sequence[Resource]) -> list[ConfigError]:
                             )
                         )
         errors.extend(_references(resource, names))
+        errors.extend(_host_names(resource))
+    return errors
+
+
+def _host_names(resource: Resource) -> list[ConfigError]:
+    """A host may appear in one host section of a resource only (drbdadm: "conflicting use of host
+    section"; names are compared as host names are matched, so `on a` and `on A` collide too)."""
+    errors: list[ConfigError] = []
+    seen: list[tuple[str, SourceLocation]] = []
+    for host in resource.decl.hosts:
+        if host.kind is not HostKind.ON:
+            continue
+        for name in host.names:
+            first = next((loc for other, loc in seen if hostnames_equal(other, name)), None)
+            if first is not None and first != host.location:
+                loc = host.location
+                errors.append(
+                    ConfigError(
+                        loc.file,
+                        loc.line,
+                        f"conflicting use of host section '{resource.name}: on {name}' "
+                        f"(first used at {first.file}:{first.line})",
+                    )
+                )
+            seen.append((name, host.location))
     return errors
 
 
