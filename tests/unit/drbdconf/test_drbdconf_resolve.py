@@ -206,3 +206,11 @@ def test_derived_node_ids_are_symmetric() -> None:
     for a, b in (("10.0.0.1", "10.0.0.2"), ("192.168.1.10", "192.168.1.20"), ("fd00::1", "fd00::2")):
         assert derived_node_ids(b, a) == tuple(reversed(derived_node_ids(a, b) or ()))
     assert derived_node_ids("10.0.0.1", "10.0.0.1") is None
+
+
+def test_become_primary_on_both_needs_two_primaries() -> None:
+    text = f"resource r {{ {VOLUME}\nstartup {{ become-primary-on both; }}\n{HOSTS}\n}}"
+    assert errors(text) == [
+        (2, "in resource r: become-primary-on is set to both, but allow-two-primaries is not set.")
+    ]
+    assert load(text.replace("startup", "net { allow-two-primaries; } startup"))

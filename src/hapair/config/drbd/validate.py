@@ -8,7 +8,8 @@
   not, to keep Pacemaker-driven removals working; hapair, which never runs from Pacemaker, refuses);
 - ``after-sb-0pri discard-node-NAME`` must name a host of the resource;
 - ``stacked-on-top-of`` must name a resource of this configuration;
-- a host name may appear in one host section of a resource only.
+- a host name may appear in one host section of a resource only;
+- ``become-primary-on both`` needs ``allow-two-primaries`` (drbdadm-84 checks this at ``up``).
 """
 
 from __future__ import annotations
@@ -150,6 +151,14 @@ def _references(resource: Resource, names: set[str]) -> list[ConfigError]:
                         "option is not known",
                     )
                 )
+    become = resource.startup.get("become-primary-on")
+    two = resource.net.get("allow-two-primaries")
+    if become is not None and become.value == "both" and not (two is not None and two.value is True):
+        loc = become.location
+        message = (
+            f"in resource {decl.name}: become-primary-on is set to both, but allow-two-primaries is not set."
+        )
+        errors.append(ConfigError(loc.file, loc.line, message))
     policies = [resource.net.get("after-sb-0pri")] + [
         c.net.get("after-sb-0pri") for c in resource.connections
     ]
