@@ -275,3 +275,16 @@ def test_names_may_be_quoted_and_resource_names_must_be_unique() -> None:
     assert errors(
         resource("") + resource("").replace("7789", "7790").replace("drbd1", "drbd2").replace("sdb1", "sdb2")
     ) == [(6, "conflicting use of resource section 'r' (first used at t.conf:1)")]
+
+
+def test_resource_options_in_a_host_section_are_refused() -> None:
+    """drbdadm 9.22 accepts `on HOST { options { } }` but never applies it (drbdsetup new-resource
+    gets the resource's options only); hapair refuses instead of ignoring it silently."""
+    hosts = (
+        "on a { node-id 0; address 10.0.0.1:1; options { quorum 1; } }\n"
+        "on b { node-id 1; address 10.0.0.2:1; }"
+    )
+    text = f"resource r {{ {VOLUME}\n{hosts} }}"
+    assert errors(text) == [
+        (2, "resource options belong in the resource's options section, not in a host section")
+    ]

@@ -200,7 +200,6 @@ def _host(out: _Writer, config: DrbdConfig, host: ResolvedHost) -> None:
         out.open("on " + " ".join(esc(n) for n in section.names))
     if host.node_id is not None:
         out.line(f"node-id {host.node_id};")
-    out.options("options", section.options)
     resolved = {v.number: v for v in host.volumes}
     for volume in section.volumes:
         if (

@@ -189,7 +189,6 @@ class HostInterpreter:
                 host.node_id,
                 address,
                 host.volumes,
-                host.options,
                 host.location,
                 st.location,
             )
@@ -207,7 +206,6 @@ class HostInterpreter:
         node_id: int | None = None
         address = None
         seen: dict[str, SourceLocation] = {}
-        options = OptionSection()
         implicit = VolumeBuilder(0, implicit=True, location=st.location)
         explicit: dict[int, VolumeBuilder] = {}
         volume_words = (
@@ -215,7 +213,7 @@ class HostInterpreter:
         )
         for inner in st.block or ():
             key = inner.keyword
-            if key in ("node-id", "address", "options") and key in seen:
+            if key in ("node-id", "address") and key in seen:
                 first = seen[key]
                 report.at(
                     inner, f"'{key}' given twice in this host section (first at {first.file}:{first.line})"
@@ -235,8 +233,10 @@ class HostInterpreter:
                 if address is not None:
                     report.extra_words(inner, used + 1)
             elif key == "options" and kind is HostKind.ON and inner.block is not None:
-                seen[key] = inner.location
-                options = options_block(inner, Section.OPTIONS, report)
+                # drbdadm 9.22 reads `options` in a host section but never applies them.
+                report.at(
+                    inner, "resource options belong in the resource's options section, not in a host section"
+                )
             elif key in volume_words:
                 if explicit:
                     report.at(
@@ -264,7 +264,7 @@ class HostInterpreter:
         if implicit.touched:
             vols = [implicit.freeze()]
         address_location = seen.get("address", NOWHERE)
-        return HostSection(kind, names, node_id, address, tuple(vols), options, st.location, address_location)
+        return HostSection(kind, names, node_id, address, tuple(vols), st.location, address_location)
 
     def _volume(
         self, st: Statement, implicit: VolumeBuilder, explicit: dict[int, VolumeBuilder], kind: HostKind

@@ -134,7 +134,6 @@ class HostSection:
     node_id: int | None
     address: Address | None
     volumes: tuple[VolumeDecl, ...]
-    options: OptionSection
     location: SourceLocation
     address_location: SourceLocation = NOWHERE
 

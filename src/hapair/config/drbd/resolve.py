@@ -56,7 +56,7 @@ class ResolvedHost:
     section: HostSection
     node_id: int | None  # None only in a configuration with errors
     volumes: tuple[ResolvedVolume, ...]
-    options: Effective  # resource options for this host: its own `options { }`, then the resource's
+    options: Effective  # the resource options (resource, then common), as `drbdsetup new-resource` gets
 
     @property
     def name(self) -> str:
@@ -176,7 +176,7 @@ def _resolve_host(ctx: _Context, host: HostSection, res_disk: Effective) -> Reso
         mine = own.get(number) or VolumeDecl(number, implicit=True, location=host.location)
         theirs = next((v for v in decl.volumes if v.number == number), None)
         volumes.append(_resolve_volume(ctx, host, mine, theirs, res_disk))
-    options = merged(host.options, decl.sections.options, (ctx.common or Sections()).options)
+    options = merged(decl.sections.options, (ctx.common or Sections()).options)
     return ResolvedHost(host, host.node_id, tuple(volumes), options)
 
 
