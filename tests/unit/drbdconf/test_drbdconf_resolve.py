@@ -214,3 +214,25 @@ def test_become_primary_on_both_needs_two_primaries() -> None:
         (2, "in resource r: become-primary-on is set to both, but allow-two-primaries is not set.")
     ]
     assert load(text.replace("startup", "net { allow-two-primaries; } startup"))
+
+
+def test_resync_after_must_name_one_known_volume() -> None:
+    two = (
+        "resource t { volume 0 { device minor 5; disk /t0; meta-disk internal; }\n"
+        " volume 1 { device minor 6; disk /t1; meta-disk internal; }\n"
+        " on a { address 10.0.0.1:2; } on b { address 10.0.0.2:2; } }\n"
+    )
+
+    def with_after(target: str) -> str:
+        return two + f"resource r {{ {VOLUME}\ndisk {{ resync-after {target}; }}\n{HOSTS}\n}}\n"
+
+    assert errors(with_after("t")) == [
+        (5, "in resource r: resync-after contains 't', which is ambiguous, since it contains 2 volumes")
+    ]
+    assert errors(with_after("t/7")) == [
+        (5, "in resource r: resource 't/7' mentioned in 'resync-after' option is not known")
+    ]
+    assert errors(with_after("nowhere")) == [
+        (5, "in resource r: resource 'nowhere' mentioned in 'resync-after' option is not known")
+    ]
+    assert load(with_after("t/1")).node("r", "a").volume(0).options.resync_after == 6

@@ -4,8 +4,10 @@
 - a minor number, a device path, a backing disk and an external meta-data slot may each be used
   only once per host, across all resources;
 - an address (family, IP, port) may be used by one resource only;
-- ``resync-after`` must name a resource of this configuration (drbdadm only warns when it does
-  not, to keep Pacemaker-driven removals working; hapair, which never runs from Pacemaker, refuses);
+- ``resync-after RES[/VOLUME]`` must name a volume of this configuration, and ``RES`` alone a
+  resource with one volume (drbdadm only warns about an unknown resource when run without a
+  terminal, to keep Pacemaker-driven removals working; hapair, which never runs from Pacemaker,
+  refuses);
 - ``after-sb-0pri discard-node-NAME`` must name a host of the resource;
 - ``stacked-on-top-of`` must name a resource of this configuration;
 - a host name may appear in one host section of a resource only;
@@ -14,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from hapair.errors import ConfigError, SourceLocation
 
@@ -47,6 +49,7 @@ def validate_resources(resources: Sequence[Resource]) -> list[ConfigError]:
     errors: list[ConfigError] = []
     unique = _Unique(errors)
     names = {r.name for r in resources}
+    volumes = {r.name: {v.number for h in r.hosts for v in h.volumes} for r in resources}
     owner: dict[tuple[str, str, int], str] = {}
     for resource in resources:
         decl = resource.decl
@@ -106,7 +109,7 @@ def validate_resources(resources: Sequence[Resource]) -> list[ConfigError]:
                                 f"{other}",
                             )
                         )
-        errors.extend(_references(resource, names))
+        errors.extend(_references(resource, volumes))
         errors.extend(_host_names(resource))
     return errors
 
@@ -135,22 +138,30 @@ def _host_names(resource: Resource) -> list[ConfigError]:
     return errors
 
 
-def _references(resource: Resource, names: set[str]) -> list[ConfigError]:
+def _references(resource: Resource, volumes: Mapping[str, set[int]]) -> list[ConfigError]:
     errors: list[ConfigError] = []
     decl = resource.decl
+    reported: set[tuple[str, int]] = set()
     for host in resource.hosts:
         for volume in host.volumes:
             after = volume.disk_options.get("resync-after")
-            if after is not None and str(after.value).split("/", 1)[0] not in names:
-                loc = after.location
-                errors.append(
-                    ConfigError(
-                        loc.file,
-                        loc.line,
-                        f"in resource {decl.name}: resource '{after.value}' mentioned in 'resync-after' "
-                        "option is not known",
-                    )
+            if after is None or (after.location.file, after.location.line) in reported:
+                continue
+            target, slash, number = str(after.value).partition("/")
+            known = volumes.get(target)
+            if known is None or (slash and (not number.isdigit() or int(number) not in known)):
+                problem = f"resource '{after.value}' mentioned in 'resync-after' option is not known"
+            elif not slash and len(known) > 1:
+                problem = (
+                    f"resync-after contains '{target}', which is ambiguous, since it contains "
+                    f"{len(known)} volumes"
                 )
+            else:
+                continue
+            reported.add((after.location.file, after.location.line))
+            errors.append(
+                ConfigError(after.location.file, after.location.line, f"in resource {decl.name}: {problem}")
+            )
     become = resource.startup.get("become-primary-on")
     two = resource.net.get("allow-two-primaries")
     if become is not None and become.value == "both" and not (two is not None and two.value is True):
@@ -163,7 +174,7 @@ def _references(resource: Resource, names: set[str]) -> list[ConfigError]:
         c.net.get("after-sb-0pri") for c in resource.connections
     ]
     host_names = [n for h in resource.hosts for n in h.names]
-    reported: set[tuple[str, int]] = set()
+    reported.clear()
     for policy in policies:
         if policy is None or not str(policy.value).startswith(DISCARD_NODE_PREFIX):
             continue
