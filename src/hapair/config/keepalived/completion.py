@@ -14,7 +14,13 @@ from dataclasses import replace
 
 from hapair.config.keepalived.context import GlobalBuilder, ParseContext, SyncGroupBuilder
 from hapair.config.keepalived.instance_rules import complete_instance
-from hapair.config.keepalived.model import GlobalDefs, KeepalivedConfig, VrrpInstance, VrrpSyncGroup
+from hapair.config.keepalived.model import (
+    GlobalDefs,
+    InitialState,
+    KeepalivedConfig,
+    VrrpInstance,
+    VrrpSyncGroup,
+)
 
 
 def complete_globals(g: GlobalBuilder) -> GlobalDefs:
@@ -172,6 +178,25 @@ def _check_scripts(
     ]
 
 
+def _sync_group_start_states(
+    instances: list[VrrpInstance], groups: tuple[VrrpSyncGroup, ...]
+) -> list[VrrpInstance]:
+    """Members of a sync group start as MASTER only if all of them are MASTER address owners.
+
+    keepalived 2.2.7 (measured with `keepalived -d`): a group of `state MASTER` instances with
+    priorities below 255 starts every member in BACKUP, as does any member wanting BACKUP.
+    """
+    backup_groups = set()
+    for group in groups:
+        members = [i for i in instances if i.name in group.members]
+        if not all(m.initial_state is InitialState.MASTER and m.priority == 255 for m in members):
+            backup_groups.add(group.name)
+    return [
+        replace(i, initial_state=InitialState.BACKUP) if i.sync_group in backup_groups else i
+        for i in instances
+    ]
+
+
 def complete(ctx: ParseContext, source: str) -> KeepalivedConfig:
     """The frozen configuration; every problem found on the way is in `ctx.issues`."""
     if ctx.missing_interface_seen:
@@ -186,6 +211,7 @@ def complete(ctx: ParseContext, source: str) -> KeepalivedConfig:
         if instance is not None:
             instances.append(instance)
     groups = tuple(_complete_group(g) for g in ctx.sync_groups if g.name and g.members)
+    instances = _sync_group_start_states(instances, groups)
     if ctx.options.script_check is not None:
         instances = _check_scripts(ctx, ctx.options.script_check, global_defs, instances, groups)
     return KeepalivedConfig(

@@ -245,7 +245,8 @@ class VrrpInstance:
     name: str
     virtual_router_id: int  # virtual_router_id 1..255 (required)
     interface: str | None  # interface IF; None allowed with unicast peers and unicast_src_ip
-    initial_state: InitialState  # state MASTER|BACKUP
+    initial_state: InitialState  # state MASTER|BACKUP; sync group members: see completion
+
     priority: int  # priority 1..255 (the base priority; 255 = address owner)
     advert_int_us: int  # advert_int SECS (default 1 s), after the version's rounding
     version: int  # version 2|3 (default global vrrp_version; IPv6 always 3)
