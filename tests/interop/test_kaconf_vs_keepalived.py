@@ -25,7 +25,14 @@ from pathlib import Path
 import pytest
 
 from hapair.adapters.config_files import FileSystemSources, script_is_runnable
-from hapair.config.keepalived import Severity, check_config, config_test_exit_code
+from hapair.config.keepalived import (
+    AddressFamily,
+    AuthType,
+    Severity,
+    VrrpInstance,
+    check_config,
+    config_test_exit_code,
+)
 
 pytestmark = [pytest.mark.interop, pytest.mark.root]
 
@@ -169,3 +176,148 @@ def test_missing_configuration_file_quirk(namespace: str, tmp_path: Path) -> Non
     hapair_rc, hapair_messages = hapair_test(tmp_path / "nope.conf", None)
     assert hapair_rc == 3
     assert hapair_messages == [(None, "Config files missing 'nope.conf'.")]
+
+
+# -- values: hapair's model against keepalived's own dump (`keepalived -d`) ---------------------
+
+DUMPED = [
+    DATA / "keepalived-node1.conf",
+    DATA / "keepalived-node2.conf",
+    DATA / "keepalived-with-notify.conf",
+    DATA / "interop/good_full.conf",
+    DATA / "interop/good_v3.conf",
+    DATA / "interop/grammar_multiline_seq.conf",
+    DATA / "interop/grammar_include_expanded.conf",
+    DATA / "interop/grammar_seq.conf",
+    DATA / "interop/warn_v2_rounding2.conf",
+    DATA / "interop/warn_v3_rounding.conf",
+    DATA / "interop/warn_master_default_prio.conf",
+    DATA / "interop/warn_auth_truncate.conf",
+    DATA / "interop/owner_weights.conf",
+    DATA / "interop/evidence/gram.conf",
+]
+DUMP_LINE = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]+ [0-9:]+ [0-9]+: (.*)$")
+LIST_HEADER = re.compile(
+    r"^(Virtual IP Excluded|Virtual IP|Tracked interfaces|Tracked scripts|Unicast Peer)\b"
+)
+
+
+def keepalived_dump(namespace: str, path: Path, config_id: str | None, run_dir: Path) -> list[str]:
+    """The `VRRP Topology` lines keepalived logs at startup with -d (it is stopped right after)."""
+    # `timeout` bounds the run even if keepalived never prints its dump
+    command = ["ip", "netns", "exec", namespace, "timeout", "20", "keepalived", "-n", "-l", "-P", "-d", "-G"]
+    command += ["-f", path.name]
+    for flag, name in (("-p", "main.pid"), ("-r", "vrrp.pid"), ("-c", "check.pid"), ("-b", "bfd.pid")):
+        command += [flag, str(run_dir / name)]
+    if config_id:
+        command += ["-i", config_id]
+    process = subprocess.Popen(
+        command, cwd=path.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            match = DUMP_LINE.match(raw.rstrip("\n"))
+            text = match.group(1) if match else raw.rstrip("\n")
+            lines.append(text)
+            if text.startswith(("------< Interfaces", "Stopped Keepalived")) or len(lines) > 5000:
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+    start = lines.index("------< VRRP Topology >------")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("------<"))
+    return lines[start + 1 : end]
+
+
+def parse_topology(lines: list[str]) -> dict[str, dict[str, object]]:
+    """keepalived's topology dump as {instance: {field: value or [list entries]}}."""
+    instances: dict[str, dict[str, object]] = {}
+    current: dict[str, object] = {}
+    collecting: list[str] | None = None
+    for line in lines:
+        if line.startswith(" VRRP Instance = "):
+            current = {}
+            instances[line.split(" = ", 1)[1]] = current
+            collecting = None
+        elif line.startswith("     ") and collecting is not None:
+            collecting.append(line.strip())
+        else:
+            key, _, value = line.strip().partition(" = ")
+            header = LIST_HEADER.match(key)
+            if header is not None and (value == "" or key.endswith(":")):
+                collecting = []
+                current[header.group(1)] = collecting
+            else:
+                collecting = None
+                current[key] = value
+    return instances
+
+
+def keepalived_view(instance: VrrpInstance) -> dict[str, object]:
+    """The fields of keepalived's dump, computed from hapair's model."""
+    if instance.version == 2:
+        advert = f"{instance.advert_int_us // 1_000_000} sec"
+    else:
+        advert = f"{instance.advert_int_us // 1000} milli-sec"
+    view: dict[str, object] = {
+        "VRRP Version": str(instance.version),
+        "Wantstate": instance.initial_state.value,
+        "Interface": instance.interface,
+        "Gratuitous ARP delay": str(instance.garp_master_delay_s),
+        "Gratuitous ARP repeat": str(instance.garp_master_repeat),
+        "Gratuitous ARP refresh": str(instance.garp_master_refresh_s),
+        "Gratuitous ARP refresh repeat": str(instance.garp_master_refresh_repeat),
+        "Gratuitous ARP lower priority delay": str(instance.garp_lower_prio_delay_s),
+        "Gratuitous ARP lower priority repeat": str(instance.garp_lower_prio_repeat),
+        "Down timer adverts": str(instance.down_timer_adverts),
+        "Send advert after receive lower priority advert": str(not instance.lower_prio_no_advert).lower(),
+        "Send advert after receive higher priority advert": str(instance.higher_prio_send_advert).lower(),
+        "Virtual Router ID": str(instance.virtual_router_id),
+        "Priority": str(instance.priority),
+        "Advert interval": advert,
+        "Accept": "enabled" if instance.accept else "disabled",
+        "Preempt": "disabled" if instance.nopreempt else "enabled",
+    }
+    if instance.version == 2:
+        auth_type = instance.authentication.auth_type if instance.authentication else None
+        view["Authentication type"] = {
+            None: "none",
+            AuthType.PASS: "SIMPLE_PASSWORD",
+            AuthType.AH: "IPSEC_AH",
+        }[auth_type]
+    if instance.authentication is not None and instance.authentication.auth_type is AuthType.PASS:
+        view["Password"] = instance.authentication.password.decode()
+    if instance.preempt_delay_us:
+        view["Preempt delay"] = f"{instance.preempt_delay_us / 1_000_000:g} secs"
+    if instance.family is AddressFamily.IPV4:
+        view["Virtual IP"] = [v.describe(instance.interface) for v in instance.virtual_addresses]
+    for name, items in (
+        ("Tracked interfaces", instance.track_interfaces),
+        ("Tracked scripts", instance.track_scripts),
+    ):
+        if items:
+            view[name] = [f"{t.name} weight {t.weight}{' reverse' if t.reverse else ''}" for t in items]
+    if instance.unicast_peers:
+        view["Unicast Peer"] = [
+            f"{p.address} min_ttl {p.min_ttl} max_ttl {p.max_ttl}" for p in instance.unicast_peers
+        ]
+    return view
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DUMPED, ids=[str(p.relative_to(DATA)) for p in DUMPED])
+def test_model_values_match_keepalived_dump(namespace: str, path: Path, tmp_path: Path) -> None:
+    match = CONFIG_ID.search(path.read_text(encoding="utf-8"))
+    config_id = match.group(1) if match else None
+    dumped = parse_topology(keepalived_dump(namespace, path, config_id, tmp_path))
+    config, _ = check_config(path.name, RelativeSources(path.parent), config_id, known_interfaces=KNOWN)
+    assert config is not None
+    assert sorted(dumped) == sorted(i.name for i in config.instances)
+    for instance in config.instances:
+        expected = keepalived_view(instance)
+        actual = {key: dumped[instance.name].get(key) for key in expected}
+        assert actual == expected, instance.name

@@ -239,3 +239,16 @@ def test_instance_initial_state_defaults_from_priority() -> None:
     instance = config.instances[0]
     assert instance.initial_state is InitialState.MASTER
     assert instance.virtual_addresses[0].address == ipaddress.ip_interface("10.0.0.5/24")
+
+
+def test_crlf_line_endings_load() -> None:
+    config = config_of(instance_text("  priority 42").replace("\n", "\r\n"))
+    assert config.instances[0].priority == 42
+
+
+def test_a_plain_reference_must_end_at_a_blank_comma_parenthesis_or_the_line_end() -> None:
+    text = "$P=100\n" + instance_text('  priority $P\n  notify "/bin/echo $Px $P,$P) ${P}${P}"')
+    instance = config_of(text).instances[0]
+    assert instance.priority == 100
+    assert instance.notify is not None
+    assert instance.notify.argv == ("/bin/echo", "$Px", "100,100)", "100100")

@@ -3,7 +3,9 @@
 Public API:
 
 * `check_config(path, reader, config_id=None, *, known_interfaces=None, random_int=None,
-  working_directory="") -> (KeepalivedConfig | None, list[ConfigDiagnostic])`
+  working_directory="", script_check=None) -> (KeepalivedConfig | None, list[ConfigDiagnostic])`
+  (`hapair.adapters.config_files.check_keepalived_file(path, config_id=None)` supplies this
+  host's files, interfaces, host-name config id and script check)
 * `load_config(path, reader, config_id=None, *, known_interfaces=None) -> KeepalivedConfig`
   (raises `hapair.errors.ConfigErrors`)
 * `format_diagnostic(d)` / `format_diagnostics(ds)`: `(FILE: Line N) message` lines

@@ -118,14 +118,6 @@ def _interface(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value: s
         b.interface = None
 
 
-def _vrid(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value: str) -> None:
-    result = read_unsigned(value, 1, 255, ctx.reporter(line))
-    if result.ok:
-        b.vrid = result.value
-    else:
-        ctx.issues.error(f"({b.name}): VRID '{value}' not valid - must be between 1 & 255", line.location)
-
-
 def _priority(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value: str) -> None:
     result = read_unsigned(value, 1, 255, ctx.reporter(line))
     if result.ok:
@@ -218,31 +210,15 @@ def _mcast_dst_ip(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value
     b.mcast_dst_ip = address
 
 
-def _unicast_ttl(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value: str) -> None:
-    result = read_unsigned(value, 0, 255, ctx.reporter(line))
-    if result.ok:
-        b.unicast_ttl = result.value
-    else:
-        ctx.issues.error(f"({b.name}): TTL '{value}' not valid - must be between 0 & 255", line.location)
-
-
-def _debug(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value: str) -> None:
-    result = read_unsigned(value, 0, 4, ctx.reporter(line))
-    if result.ok:
-        b.debug = result.value
-    else:
-        ctx.issues.error(f"({b.name}) Debug value '{value}' not valid; must be between 0-4", line.location)
-
-
 def _unsigned_setting(
     attribute: str, low: int, high: int, message: str, *, zero_to_one: str | None = None
 ) -> Handler:
-    """A handler for `garp_*`/`down_timer_adverts`: an unsigned value or keepalived's message."""
+    """A handler for an unsigned keyword: the value, or keepalived's message (with {name}, {value})."""
 
     def handle(ctx: ParseContext, b: InstanceBuilder, line: ConfigLine, value: str) -> None:
         result = read_unsigned(value, low, high, ctx.reporter(line))
         if not result.ok:
-            ctx.issues.error(f"({b.name}): " + message.format(value=value), line.location)
+            ctx.issues.error(message.format(name=b.name, value=value), line.location)
             return
         number = result.value
         if number == 0 and zero_to_one is not None:
@@ -391,7 +367,9 @@ def vrrp_instance_keyword(ctx: ParseContext) -> Keyword:
     valued: dict[str, Handler] = {
         "state": _state,
         "interface": _interface,
-        "virtual_router_id": _vrid,
+        "virtual_router_id": _unsigned_setting(
+            "vrid", 1, 255, "({name}): VRID '{value}' not valid - must be between 1 & 255"
+        ),
         "priority": _priority,
         "advert_int": _advert_int,
         "version": _version,
@@ -399,39 +377,46 @@ def vrrp_instance_keyword(ctx: ParseContext) -> Keyword:
         "unicast_src_ip": _source_ip,
         "mcast_src_ip": _source_ip,
         "mcast_dst_ip": _mcast_dst_ip,
-        "unicast_ttl": _unicast_ttl,
-        "debug": _debug,
+        "unicast_ttl": _unsigned_setting(
+            "unicast_ttl", 0, 255, "({name}): TTL '{value}' not valid - must be between 0 & 255"
+        ),
+        "debug": _unsigned_setting(
+            "debug", 0, 4, "({name}) Debug value '{value}' not valid; must be between 0-4"
+        ),
         "garp_master_delay": _unsigned_setting(
-            "garp_master_delay_s", 0, UINT_MAX // TIMER_HZ, "garp_master_delay '{value}' invalid - ignoring"
+            "garp_master_delay_s",
+            0,
+            UINT_MAX // TIMER_HZ,
+            "({name}): garp_master_delay '{value}' invalid - ignoring",
         ),
         "garp_master_refresh": _unsigned_setting(
-            "garp_master_refresh_s", 0, UINT_MAX, "Invalid garp_master_refresh '{value}' - ignoring"
+            "garp_master_refresh_s", 0, UINT_MAX, "({name}): Invalid garp_master_refresh '{value}' - ignoring"
         ),
         "garp_master_repeat": _unsigned_setting(
             "garp_master_repeat",
             0,
             UINT_MAX,
-            "garp_master_repeat '{value}' invalid - ignoring",
+            "({name}): garp_master_repeat '{value}' invalid - ignoring",
             zero_to_one="garp_master_repeat",
         ),
         "garp_master_refresh_repeat": _unsigned_setting(
             "garp_master_refresh_repeat",
             0,
             UINT_MAX,
-            "garp_master_refresh_repeat '{value}' invalid - ignoring",
+            "({name}): garp_master_refresh_repeat '{value}' invalid - ignoring",
             zero_to_one="garp_master_refresh_repeat",
         ),
         "garp_lower_prio_delay": _unsigned_setting(
             "garp_lower_prio_delay_s",
             0,
             UINT_MAX // TIMER_HZ,
-            "garp_lower_prio_delay '{value}' invalid - ignoring",
+            "({name}): garp_lower_prio_delay '{value}' invalid - ignoring",
         ),
         "garp_lower_prio_repeat": _unsigned_setting(
-            "garp_lower_prio_repeat", 0, INT_MAX, "Invalid garp_lower_prio_repeat '{value}'"
+            "garp_lower_prio_repeat", 0, INT_MAX, "({name}): Invalid garp_lower_prio_repeat '{value}'"
         ),
         "down_timer_adverts": _unsigned_setting(
-            "down_timer_adverts", 1, 100, "Invalid down_timer_adverts [1:100] '{value}'"
+            "down_timer_adverts", 1, 100, "({name}): Invalid down_timer_adverts [1:100] '{value}'"
         ),
     }
     plain: dict[str, Callable[[ParseContext, InstanceBuilder, ConfigLine], None]] = {

@@ -239,13 +239,15 @@ class VrrpInstance:
     else BACKUP; `version` defaults to global vrrp_version (3 for IPv6); v2 intervals are rounded
     to whole seconds and v3 intervals to 10 ms (at most 40.95 s); authentication is dropped for
     version 3 and strict mode; nopreempt and preempt_delay are cleared for `state MASTER` and
-    for priority 255; garp_* and *_advert settings default to their global counterparts.
+    for priority 255; garp_* and *_advert settings default to their global counterparts. Members
+    of a vrrp_sync_group start in BACKUP unless every member is a `state MASTER` address owner
+    (measured with keepalived -d).
     """
 
     name: str
     virtual_router_id: int  # virtual_router_id 1..255 (required)
-    interface: str | None  # interface IF; None allowed with unicast peers and unicast_src_ip
-    initial_state: InitialState  # state MASTER|BACKUP
+    interface: str  # interface IF (required: keepalived 2.2.7 refuses an instance without one)
+    initial_state: InitialState  # state MASTER|BACKUP (sync groups: see below)
     priority: int  # priority 1..255 (the base priority; 255 = address owner)
     advert_int_us: int  # advert_int SECS (default 1 s), after the version's rounding
     version: int  # version 2|3 (default global vrrp_version; IPv6 always 3)
