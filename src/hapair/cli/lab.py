@@ -4,6 +4,7 @@
     hapair lab status [--prefix P] [--json]    hosts, interfaces, addresses, MACs, VIP holder, processes
     hapair lab exec [--prefix P] HOST -- CMD   run CMD inside HOST on this terminal; its exit code
     hapair lab down [--prefix P]               end the lab's processes, remove its namespaces
+    hapair lab demo                            the runbook's failover test, automated
 
 Each action is a function in LAB_ACTIONS that adds its subparser; an action that needs the lab
 takes `lab_options()` as a parent parser and builds the Lab with `lab_from_args(args)`. That is
@@ -135,7 +136,27 @@ def add_exec(actions: SubParsers) -> None:
     parser.set_defaults(func=run_lab_command(_exec))
 
 
-LAB_ACTIONS: tuple[Callable[[SubParsers], None], ...] = (add_up, add_status, add_exec, add_down)
+def _demo(args: argparse.Namespace) -> int:
+    from hapair.lab.demo import run_demo
+
+    prefix: str = args.prefix
+    return run_demo(prefix=prefix)
+
+
+def add_demo(actions: SubParsers) -> None:
+    demo_options = argparse.ArgumentParser(add_help=False)
+    demo_options.add_argument(
+        "--prefix", type=_prefix, default="hapair-demo", help="name prefix of the demo's namespaces"
+    )
+    parser = actions.add_parser(
+        "demo",
+        parents=[demo_options],
+        help="the runbook's failover test, automated: build the lab, fail the master, watch the VIP move",
+    )
+    parser.set_defaults(func=_demo)
+
+
+LAB_ACTIONS: tuple[Callable[[SubParsers], None], ...] = (add_up, add_status, add_exec, add_down, add_demo)
 
 
 def register(subparsers: SubParsers) -> None:

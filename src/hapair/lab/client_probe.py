@@ -51,6 +51,13 @@ class ClientPing:
         reply = self.first_reply_after(wall_s)
         return None if reply is None else reply.wall_s - wall_s
 
+    def gap_around(self, wall_s: float) -> float | None:
+        """The silence the client saw around `wall_s`: last answer before it to first answer after."""
+        before, after = self.last_reply_before(wall_s), self.first_reply_after(wall_s)
+        if before is None or after is None:
+            return None
+        return after.wall_s - before.wall_s
+
     def stop(self) -> None:
         self.process.stop(2.0)
 

@@ -109,20 +109,21 @@ def _story(lab: Lab, say: Narrator, work: Path) -> None:
     _wait(lambda: len(ping.replies()) >= 20, 5, "the client's ping to run")
     say.say("client pings the VIP every 10 ms (ping -i 0.01)")
 
-    say.say("POWER OFF node1: kill -9 its hapair and take eth1 down (runbook: poweroff / ifconfig eth1 down)")
+    say.say("POWER OFF node1: eth1 down and kill -9 of its hapair (runbook: poweroff / ifconfig eth1 down)")
+    lab.link_down("node1")
     killed_wall = time.time()
     killed = time.monotonic()
     node1.crash()
-    lab.link_down("node1")
     _wait(lambda: node2.state() == "MASTER", MDI_NODE2_S + 3, "node2 to become MASTER")
     takeover = time.monotonic() - killed
     say.say(f"node2 is MASTER {takeover:.2f}s after the crash (master down interval {MDI_NODE2_S:.2f}s)")
     _log_excerpt(node2, say, last=5)
     _wait(lambda: ping.first_reply_after(killed_wall) is not None, 5, "the VIP to answer again")
     outage = ping.outage_after(killed_wall) or 0.0
+    gap = ping.gap_around(killed_wall) or outage
     _wait(lambda: (e := lab.neighbour("client", VIP)) is not None and e.mac == lab.mac("node2"), 3,
           "the client's ARP entry to move")  # fmt: skip
-    say.say(f"client: VIP answers again; outage seen by the client {outage:.2f}s")
+    say.say(f"client: VIP answers again {outage:.2f}s after the power-off; no answer for {gap:.2f}s")
     say.say(f"client's ARP entry for {VIP} moved to {_arp(lab, 'client')} (gratuitous ARP from node2)")
 
     say.say("node1 powers back on: eth1 up, hapair restarted with the same keepalived.conf")
