@@ -163,6 +163,10 @@ def test_link_monitor_reports_the_interface_going_down(lab: Lab) -> None:
                 raise AssertionError("unreachable")
 
             assert await asyncio.wait_for(first_down(), 3.0) == "eth1"
+            # The monitor keeps going after the first batch of messages.
+            await asyncio.to_thread(lab.link_up, "node1")
+            await asyncio.to_thread(lab.link_down, "node1")
+            assert await asyncio.wait_for(first_down(), 3.0) == "eth1"
         finally:
             await monitor.close()
             await asyncio.to_thread(lab.link_up, "node1")

@@ -161,18 +161,19 @@ class LinkMonitor:
 
     async def _pump(self) -> None:
         assert self._ipr is not None
-        async for msg in self._ipr.get():
-            event = msg.get("event")
-            if event not in ("RTM_NEWLINK", "RTM_DELLINK"):
-                continue
-            change = LinkChanged(
-                name=str(msg.get("IFLA_IFNAME")),
-                index=int(msg["index"]),
-                up=event == "RTM_NEWLINK" and link_is_up(int(msg["flags"])),
-            )
-            if self._queue.full():
-                self._queue.get_nowait()  # keep the newest: only the latest link state matters
-            self._queue.put_nowait(change)
+        while True:  # each get() yields the messages of one read from the socket
+            async for msg in self._ipr.get():
+                event = msg.get("event")
+                if event not in ("RTM_NEWLINK", "RTM_DELLINK"):
+                    continue
+                change = LinkChanged(
+                    name=str(msg.get("IFLA_IFNAME")),
+                    index=int(msg["index"]),
+                    up=event == "RTM_NEWLINK" and link_is_up(int(msg["flags"])),
+                )
+                if self._queue.full():
+                    self._queue.get_nowait()  # keep the newest: only the latest link state matters
+                self._queue.put_nowait(change)
 
     async def events(self) -> AsyncIterator[LinkChanged]:
         while True:
