@@ -13,6 +13,7 @@ from hapair.core.volume import messages as m
 from hapair.core.volume.connection import LinkEstablished, LinkLost, LinkState, Notice, PeerLink
 from hapair.core.volume.effects import CloseTransport, DialPeer, Effect, Listen, SendFrame
 from hapair.core.volume.settings import VolumeSettings
+from hapair.core.volume.split_brain import AfterSbPolicy, parse_after_sb
 from hapair.core.volume.wire import encode
 from hapair.errors import LocalProtocolError
 
@@ -117,7 +118,7 @@ def test_peer_without_auth_is_refused_by_peer_with_auth() -> None:
     ("kw_a", "kw_b", "word"),
     [
         ({"protocol": "A"}, {}, "protocol"),
-        ({"after_sb_0pri": "discard-zero-changes"}, {}, "after-sb-0pri"),
+        ({"after_sb_0pri": AfterSbPolicy.DISCARD_ZERO_CHANGES}, {}, "after-sb-0pri"),
         ({"allow_two_primaries": True}, {}, "allow-two-primaries"),
         ({"verify_alg": "sha1"}, {}, "verify-alg"),
         ({"csums_alg": "md5"}, {"csums_alg": "sha1"}, "csums-alg"),
@@ -137,9 +138,10 @@ def test_incompatible_settings_go_standalone(
 
 
 def test_discard_node_policy_is_mirrored_and_agrees() -> None:
-    sa = settings("alice", "bob", after_sb_0pri="discard-node-bob")
-    sb = settings("bob", "alice", after_sb_0pri="discard-node-bob")
-    assert sa.after_sb_0pri == "discard-remote" and sb.after_sb_0pri == "discard-local"
+    sa = settings("alice", "bob", after_sb_0pri=parse_after_sb("discard-node-bob", local_node="alice"))
+    sb = settings("bob", "alice", after_sb_0pri=parse_after_sb("discard-node-bob", local_node="bob"))
+    assert sa.after_sb_0pri is AfterSbPolicy.DISCARD_REMOTE
+    assert sb.after_sb_0pri is AfterSbPolicy.DISCARD_LOCAL
     p = Pair(sa, sb)
     p.pump()
     assert p.a.established and p.b.established

@@ -28,7 +28,7 @@ from hapair.core.volume import control_messages as cm
 from hapair.core.volume.auth import CHALLENGE_LEN, AuthenticationFailed, PeerAuthenticator
 from hapair.core.volume.effects import CloseTransport, DialPeer, Effect, Listen, SendFrame
 from hapair.core.volume.messages import Message, WireError
-from hapair.core.volume.settings import VolumeSettings, mirror_policy
+from hapair.core.volume.settings import VolumeSettings
 from hapair.core.volume.wire import PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, FrameReader, encode_frame
 from hapair.errors import LocalProtocolError, RemoteProtocolError
 
@@ -325,10 +325,10 @@ class PeerLink:
             cm.ProtocolParams(
                 node_name=s.node_name,
                 protocol=s.protocol.value,
-                after_sb_0pri=mirror_policy(s.after_sb_0pri),
-                after_sb_1pri=s.after_sb_1pri,
-                after_sb_2pri=s.after_sb_2pri,
-                rr_conflict=s.rr_conflict,
+                after_sb_0pri=s.after_sb_0pri.as_seen_by_peer().keyword,
+                after_sb_1pri=s.after_sb_1pri.keyword,
+                after_sb_2pri=s.after_sb_2pri.keyword,
+                rr_conflict=s.rr_conflict.keyword,
                 two_primaries=s.allow_two_primaries,
                 always_asbp=s.always_asbp,
             ),
@@ -342,9 +342,9 @@ class PeerLink:
             raise IncompatiblePeer(f"peer calls itself {peer.node_name!r}, expected {s.peer_name!r}")
         mine = (
             ("protocol", s.protocol.value, peer.protocol),
-            ("after-sb-0pri", s.after_sb_0pri, peer.after_sb_0pri),
-            ("after-sb-1pri", s.after_sb_1pri, peer.after_sb_1pri),
-            ("after-sb-2pri", s.after_sb_2pri, peer.after_sb_2pri),
+            ("after-sb-0pri", s.after_sb_0pri.keyword, peer.after_sb_0pri),
+            ("after-sb-1pri", s.after_sb_1pri.keyword, peer.after_sb_1pri),
+            ("after-sb-2pri", s.after_sb_2pri.keyword, peer.after_sb_2pri),
             ("allow-two-primaries", str(s.allow_two_primaries), str(peer.two_primaries)),
             ("always-asbp", str(s.always_asbp), str(peer.always_asbp)),
         )

@@ -13,6 +13,15 @@ from dataclasses import dataclass
 
 from hapair.core.volume.auth import DEFAULT_ALGORITHM, MAX_SECRET_LEN, normalise_algorithm
 from hapair.core.volume.digests import DIGESTS
+from hapair.core.volume.split_brain import (
+    AFTER_SB_0PRI_POLICIES,
+    AFTER_SB_1PRI_POLICIES,
+    AFTER_SB_2PRI_POLICIES,
+    AfterSbPolicy,
+    RrConflict,
+    SplitBrainPolicies,
+)
+from hapair.core.volume.states import FencingPolicy, OnNoDataAccessible
 from hapair.errors import HapairError
 
 NS_PER_DS = 100_000_000
@@ -37,33 +46,8 @@ class OnIoError(enum.Enum):
     CALL_LOCAL_IO_ERROR = "call-local-io-error"
 
 
-class OnNoDataAccessible(enum.Enum):
-    IO_ERROR = "io-error"
-    SUSPEND_IO = "suspend-io"
-
-
-class Fencing(enum.Enum):
-    DONT_CARE = "dont-care"
-    RESOURCE_ONLY = "resource-only"
-    RESOURCE_AND_STONITH = "resource-and-stonith"
-
-
-AFTER_SB_0PRI = frozenset(
-    {
-        "disconnect",
-        "discard-younger-primary",
-        "discard-older-primary",
-        "discard-zero-changes",
-        "discard-least-changes",
-        "discard-local",
-        "discard-remote",
-    }
-)
-AFTER_SB_1PRI = frozenset(
-    {"disconnect", "consensus", "violently-as0p", "discard-secondary", "call-pri-lost-after-sb"}
-)
-AFTER_SB_2PRI = frozenset({"disconnect", "violently-as0p", "call-pri-lost-after-sb"})
-RR_CONFLICT = frozenset({"disconnect", "call-pri-lost", "violently"})
+def _policies_by_keyword(allowed: frozenset[AfterSbPolicy]) -> str:
+    return ", ".join(sorted(p.keyword for p in allowed))
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
@@ -80,10 +64,11 @@ class VolumeSettings:
     peer_name: str
     # net
     protocol: Protocol = Protocol.C
-    after_sb_0pri: str = "disconnect"  # "discard-node-NAME" is resolved to discard-local/-remote
-    after_sb_1pri: str = "disconnect"
-    after_sb_2pri: str = "disconnect"
-    rr_conflict: str = "disconnect"
+    # discard-node-NAME arrives resolved (split_brain.parse_after_sb) as DISCARD_LOCAL/_REMOTE
+    after_sb_0pri: AfterSbPolicy = AfterSbPolicy.DISCONNECT
+    after_sb_1pri: AfterSbPolicy = AfterSbPolicy.DISCONNECT
+    after_sb_2pri: AfterSbPolicy = AfterSbPolicy.DISCONNECT
+    rr_conflict: RrConflict = RrConflict.DISCONNECT
     always_asbp: bool = False
     allow_two_primaries: bool = False
     cram_hmac_alg: str | None = None
@@ -97,7 +82,7 @@ class VolumeSettings:
     max_epoch_size: int = 2048
     verify_alg: str | None = None
     csums_alg: str | None = None
-    fencing: Fencing = Fencing.DONT_CARE
+    fencing: FencingPolicy = FencingPolicy.DONT_CARE
     # disk
     al_extents: int = 1237
     resync_rate_kib: int = 250
@@ -116,15 +101,13 @@ class VolumeSettings:
     def __post_init__(self) -> None:
         if not self.node_name or not self.peer_name or self.node_name == self.peer_name:
             raise InvalidSettings("node and peer need two different, non-empty names")
-        object.__setattr__(self, "after_sb_0pri", self._resolve_discard_node(self.after_sb_0pri))
         for name, value, allowed in (
-            ("after-sb-0pri", self.after_sb_0pri, AFTER_SB_0PRI),
-            ("after-sb-1pri", self.after_sb_1pri, AFTER_SB_1PRI),
-            ("after-sb-2pri", self.after_sb_2pri, AFTER_SB_2PRI),
-            ("rr-conflict", self.rr_conflict, RR_CONFLICT),
+            ("after-sb-0pri", self.after_sb_0pri, AFTER_SB_0PRI_POLICIES),
+            ("after-sb-1pri", self.after_sb_1pri, AFTER_SB_1PRI_POLICIES),
+            ("after-sb-2pri", self.after_sb_2pri, AFTER_SB_2PRI_POLICIES),
         ):
             if value not in allowed:
-                raise InvalidSettings(f"{name} {value!r} is not one of {', '.join(sorted(allowed))}")
+                raise InvalidSettings(f"{name} {value.keyword} is not one of {_policies_by_keyword(allowed)}")
         _check_range("ping-int", self.ping_int_s, 1, 120)
         _check_range("ping-timeout", self.ping_timeout_ds, 1, 300)
         _check_range("timeout", self.timeout_ds, 1, 600)
@@ -143,22 +126,12 @@ class VolumeSettings:
             raise InvalidSettings(f"size {self.size_bytes} is not a whole number of sectors")
         if self.timeout_ds >= 10 * min(self.ping_int_s, self.connect_int_s):
             raise InvalidSettings("timeout must be smaller than ping-int and connect-int")
-        if self.protocol is Protocol.A and self.fencing is Fencing.RESOURCE_AND_STONITH:
+        if self.protocol is Protocol.A and self.fencing is FencingPolicy.RESOURCE_AND_STONITH:
             raise InvalidSettings("fencing resource-and-stonith needs protocol B or C")
         for name, alg in (("verify-alg", self.verify_alg), ("csums-alg", self.csums_alg)):
             if alg is not None and alg not in DIGESTS:
                 raise InvalidSettings(f"{name} {alg!r} is not one of {', '.join(sorted(DIGESTS))}")
         self._check_auth()
-
-    def _resolve_discard_node(self, value: str) -> str:
-        if not value.startswith("discard-node-"):
-            return value
-        name = value.removeprefix("discard-node-")
-        if name == self.node_name:
-            return "discard-local"
-        if name == self.peer_name:
-            return "discard-remote"
-        raise InvalidSettings(f"after-sb-0pri {value}: {name!r} is neither this node nor its peer")
 
     def _check_auth(self) -> None:
         if self.shared_secret is None:
@@ -175,6 +148,16 @@ class VolumeSettings:
             raise InvalidSettings(str(exc)) from None
 
     # ---- derived forms ----
+
+    @property
+    def split_brain_policies(self) -> SplitBrainPolicies:
+        return SplitBrainPolicies(
+            after_sb_0pri=self.after_sb_0pri,
+            after_sb_1pri=self.after_sb_1pri,
+            after_sb_2pri=self.after_sb_2pri,
+            always_asbp=self.always_asbp,
+            rr_conflict=self.rr_conflict,
+        )
 
     @property
     def authenticates(self) -> bool:
@@ -200,8 +183,3 @@ class VolumeSettings:
     def resolves_conflicts(self) -> bool:
         """The tie-break bit (DRBD RESOLVE_CONFLICTS): held by the node whose name sorts first."""
         return self.node_name < self.peer_name
-
-
-def mirror_policy(value: str) -> str:
-    """How the peer reads our after-sb-0pri: discard-local and discard-remote swap (convert_after_sb)."""
-    return {"discard-local": "discard-remote", "discard-remote": "discard-local"}.get(value, value)
