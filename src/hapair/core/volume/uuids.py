@@ -85,6 +85,18 @@ class GenerationIds:
     def is_just_created(self) -> bool:
         return strip_role_bit(self.current) == UUID_JUST_CREATED
 
+    def masked(self) -> GenerationIds:
+        """Every id with bit 0 cleared: what comparisons see. Two nodes that finished a resync
+        hold equal masked tuples (bit 0 of a bitmap or history id keeps who was Primary)."""
+        return GenerationIds.from_words(
+            (
+                strip_role_bit(self.current),
+                strip_role_bit(self.bitmap),
+                strip_role_bit(self.history[0]),
+                strip_role_bit(self.history[1]),
+            )
+        )
+
     def with_role(self, primary: bool) -> GenerationIds:
         """Current id with bit 0 set for a Primary, cleared otherwise (DRBD `__drbd_uuid_set`)."""
         current = (self.current | 1) if primary else strip_role_bit(self.current)
