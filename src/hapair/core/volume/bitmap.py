@@ -190,7 +190,7 @@ class QuickSyncBitmap:
         first = -(-offset // BLOCK_SIZE)
         stop = offset + length
         end = self.nbits if stop == self.size_bytes else stop >> BLOCK_SHIFT
-        return self.clear_range(first, end)
+        return self.clear_range(first, end) if first < end else 0
 
     def is_clear(self, offset: int, length: int) -> bool:
         first, end = self.block_range(offset, length)
