@@ -132,6 +132,9 @@ class SimNetwork:
         self._deliver[node](DialFailed(reason))
 
     def _accept(self, dialer: str, listener: str) -> None:
+        """The connection exists: both ends learn it at this instant, the listener first. Bytes
+        either end sends in reaction arrive a latency later, so neither end sees data on a stream
+        before it knows the stream (as with TCP, where unread bytes wait in the socket)."""
         d = _End(dialer, self._new_id(dialer))
         a = _End(listener, self._new_id(listener))
         stream = _Stream((d, a))
@@ -139,7 +142,7 @@ class SimNetwork:
         self._streams[(listener, a.transport_id)] = stream
         self.stats.streams += 1
         self._deliver[listener](TransportUp(a.transport_id, dialed=False))
-        self._sched.call_later(self._latency(), lambda: self._established(stream, d))
+        self._sched.call_soon(lambda: self._established(stream, d))
 
     def _established(self, stream: _Stream, dialer_end: _End) -> None:
         if stream.open:

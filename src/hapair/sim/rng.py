@@ -30,8 +30,8 @@ class SimRandom:
         return self._streams[name]
 
 
-class StreamUuids:
-    """A `UuidSource` and random-bytes source over one stream (for a replica core)."""
+class StreamEntropy:
+    """Generation ids and challenge bytes for a replica core, from one named stream."""
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng

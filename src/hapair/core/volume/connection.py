@@ -182,6 +182,10 @@ class PeerLink:
             notices.append(self._lose(str(exc), now_ns, out, violation=True))
         return notices
 
+    def fail(self, reason: str, now_ns: int, out: list[Effect]) -> LinkLost:
+        """The replica found the peer's traffic out of place: drop the link as a protocol error."""
+        return self._lose(reason, now_ns, out, violation=True)
+
     # ---- timers ----
 
     def next_deadline(self, oldest_request_ns: int | None) -> int | None:

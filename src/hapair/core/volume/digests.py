@@ -1,8 +1,8 @@
 """Block digests for `verify-alg` and `csums-alg`, by DRBD's (kernel crypto) names.
 
 hashlib and zlib do the work; crc32c (Castagnoli) has no C implementation in the standard library
-and is computed here with a byte table, which is correct but slow (about 1 ms per 4 KiB): prefer
-sha1, md5 or crc32 for large volumes.
+and is computed in Python (`crc32c.py`), which is correct but slow: prefer sha1, md5 or crc32 for
+large volumes.
 """
 
 from __future__ import annotations
@@ -12,29 +12,9 @@ import struct
 import zlib
 from collections.abc import Callable
 
+from hapair.core.volume.crc32c import crc32c
+
 Digest = Callable[[bytes | memoryview], bytes]
-
-
-def _crc32c_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC32C_TABLE = _crc32c_table()
-
-
-def crc32c(data: bytes | memoryview, crc: int = 0) -> int:
-    """CRC-32C (iSCSI polynomial, reflected), as the kernel's crc32c and DRBD's metadata use it."""
-    crc ^= 0xFFFFFFFF
-    table = _CRC32C_TABLE
-    for byte in bytes(data):
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def _hashlib(name: str) -> Digest:

@@ -19,12 +19,12 @@ class Level(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class StateChanged:
-    """One atomic state change: (field, old, new) in DRBD's field names role/peer/conn/disk/pdsk."""
+    """One atomic state change in DRBD's words: `conn( Connecting -> Connected ) disk( ... )`."""
 
-    changes: tuple[tuple[str, str, str], ...]
+    description: str
 
     def line(self) -> str:
-        return " ".join(f"{name}( {old} -> {new} )" for name, old, new in self.changes)
+        return self.description
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ class SyncDecided:
     outcome: str
 
     def line(self) -> str:
-        return f"uuid_compare()={self.code} by rule {self.rule}: {self.outcome}"
+        return f"uuid_compare()={self.code} by rule {self.rule}"
 
 
 @dataclass(frozen=True, slots=True)
