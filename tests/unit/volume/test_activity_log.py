@@ -215,3 +215,20 @@ def test_tr_numbers_wrap_at_32_bits() -> None:
     assert al.next_tr_number == 2
     result = replay(ring, AlLayout())
     assert result.hot_extents == frozenset(range(4)) and result.last_tr_number == 1
+
+
+def test_failed_transaction_restores_the_extents_it_would_have_evicted() -> None:
+    al = ActivityLog(67)
+    ring = fresh_ring()
+    for e in range(67):
+        al.begin_io(e * EXT, 1)
+    persist_all(al, ring)
+    for e in range(67):
+        al.end_io(e * EXT, 1)
+    al.begin_io(500 * EXT, 1)
+    tr = al.prepare_transaction()
+    assert tr is not None and tr.evicted == (0,) and not al.is_hot(0)
+    al.transaction_failed(tr)
+    assert al.is_hot(0) and al.active_extents() == replay(ring, AlLayout()).hot_extents
+    again = al.prepare_transaction()
+    assert again is not None and again.evicted == (0,)  # still the least recently used

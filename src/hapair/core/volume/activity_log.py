@@ -248,6 +248,7 @@ class ActivityLog:
         self._refs: dict[int, int] = {}
         self._pending: OrderedDict[int, None] = OrderedDict()
         self._in_flight: AlTransaction | None = None
+        self._undo: list[tuple[int, int]] = []  # (slot, evicted extent) of the transaction in flight
         self._context_start = 0
         self.transactions_written = 0
 
@@ -309,6 +310,7 @@ class ActivityLog:
         free = [slot for slot, extent in enumerate(self._slots) if extent == LC_FREE]
         updates: list[tuple[int, int]] = []
         evicted: list[int] = []
+        undo: list[tuple[int, int]] = []
         for extent in list(self._pending):
             if len(updates) == AL_UPDATES_PER_TRANSACTION:
                 break
@@ -322,6 +324,7 @@ class ActivityLog:
                 del self._lru[victim]
                 self._slots[slot] = LC_FREE
                 evicted.append(victim)
+                undo.append((slot, victim))
             updates.append((slot, extent))
             del self._pending[extent]
         if not updates:
@@ -335,6 +338,7 @@ class ActivityLog:
             evicted=tuple(evicted),
         )
         self._in_flight = tr
+        self._undo = undo
         return tr
 
     def transaction_persisted(self, tr: AlTransaction) -> tuple[int, ...]:
@@ -354,10 +358,17 @@ class ActivityLog:
         return tuple(extent for _, extent in tr.updates)
 
     def transaction_failed(self, tr: AlTransaction) -> None:
-        """The transaction could not be written: its extents stay cold and pending again."""
+        """The transaction could not be written: its extents stay cold and pending again, and the
+        extents it would have evicted are hot again (the ring on disk still lists them)."""
         if self._in_flight is None or tr.tr_number != self._in_flight.tr_number:
             raise ActivityLogError(f"transaction {tr.tr_number} was not the one in flight")
         self._in_flight = None
+        for slot, victim in self._undo:
+            self._slots[slot] = victim
+            self._slot_of[victim] = slot
+            self._lru[victim] = None
+            self._lru.move_to_end(victim, last=False)
+        self._undo = []
         for _, extent in reversed(tr.updates):
             self._pending[extent] = None
             self._pending.move_to_end(extent, last=False)
