@@ -30,11 +30,19 @@ RESYNC = ResyncProgress(
 )  # fmt: skip
 
 
-def snap(state: ReplicaState = SYNC_SOURCE, **kw: object) -> VolumeStatus:
-    base = VolumeStatus(
-        "r0", "peer", state, now_ns=118 * S, size_bytes=GIB, out_of_sync_bits=205728, resync=RESYNC
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
+def snap(
+    state: ReplicaState = SYNC_SOURCE,
+    *,
+    resync: ResyncProgress | None = RESYNC,
+    out_of_sync_bits: int = 205728,
+    now_ns: int = 118 * S,
+    protocol: str | None = "C",
+    counters: DeviceCounters | None = None,
+) -> VolumeStatus:
+    return VolumeStatus(
+        "r0", "peer", state, now_ns=now_ns, size_bytes=GIB, out_of_sync_bits=out_of_sync_bits, resync=resync,
+        protocol=protocol, counters=counters or DeviceCounters(),
+    )  # fmt: skip
 
 
 def test_runbook_example_exactly() -> None:
