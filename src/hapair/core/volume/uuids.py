@@ -8,6 +8,10 @@ are DRBD 8.4's (drbd_main.c `drbd_uuid_*`, drbd_nl.c `drbd_set_role`/`new_c_uuid
 function here is one such event and returns a new immutable `GenerationIds`. New random ids come
 from an injected `UuidSource`; callers persist the result (DRBD writes it *before* going on).
 
+`invalidate` and `invalidate-remote` change no ids by themselves (drbd_nl.c): they set every
+bitmap bit and make the disk Inconsistent (disconnected) or start a full resync, whose start on the
+SyncSource (`on_sync_source_start`) is the id change. `primary --force` is `on_promote(forced=True)`.
+
 The connect-time decision that compares two nodes' ids is in `handshake.py`.
 """
 
