@@ -63,6 +63,21 @@ def lost_acked_writes(node: SimNode, history: History) -> list[str]:
     return problems
 
 
+def lost_durable_writes(node: SimNode, history: History) -> list[str]:
+    """After losing every volatile copy (both nodes' power, or the only node holding them): blocks
+    older than their last write acknowledged *and flushed*. Unflushed blocks may hold anything
+    they were ever given, torn at sector boundaries."""
+    problems = []
+    for block, version in block_versions(node, history.blocks).items():
+        durable = history.last_durable(block)
+        newer_unflushed = max(history.issued(block), default=0) > durable
+        if version is None and not newer_unflushed:
+            problems.append(f"{node.name}: block {block} holds garbage, but its last write was flushed")
+        elif version is not None and version < durable:
+            problems.append(f"{node.name}: block {block} holds version {version}, {durable} was flushed")
+    return problems
+
+
 def converged(a: SimNode, b: SimNode) -> list[str]:
     problems = []
     for node in (a, b):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hapair.core.volume.commands import AdminCommand, Attach, Connect
+from hapair.core.volume.commands import AdminCommand, Attach, Up
 from hapair.core.volume.effects import (
     AdminCompleted,
     CloseTransport,
@@ -119,8 +119,8 @@ class SimNode:
 
     def up_and_connect(self) -> None:
         """`drbdadm up`: attach, then connect."""
-        self.admin(self.attach_command())
-        self.admin(Connect(self.next_cmd_id()))
+        attach = self.attach_command()
+        self.admin(Up(attach.cmd_id, attach.layout, attach.backing_bytes, attach.md_area))
 
     def crash(self) -> None:
         """The process dies: the OS keeps the disk cache; the peer's kernel sees a reset."""
@@ -135,10 +135,13 @@ class SimNode:
         self.network.isolate(self.name)
 
     def restart(self, connect: bool = True) -> None:
+        """Boot a fresh core and attach the disk (`drbdadm up` when `connect`)."""
         self.boot()
-        self.admin(self.attach_command())
+        attach = self.attach_command()
         if connect:
-            self.admin(Connect(self.next_cmd_id()))
+            self.admin(Up(attach.cmd_id, attach.layout, attach.backing_bytes, attach.md_area))
+        else:
+            self.admin(attach)
 
     def _stop(self) -> None:
         self.replica = None

@@ -49,15 +49,26 @@ class WriteRecord:
 
 @dataclass(slots=True)
 class History:
-    """Per block: its writes in issue order."""
+    """Per block: its writes in issue order; and when acknowledged flushes were issued."""
 
     blocks: dict[int, list[WriteRecord]] = field(default_factory=dict)
     acked: int = 0
     failed: int = 0
     flushes_acked: int = 0
+    flush_invoked_ns: list[int] = field(default_factory=list)  # of acknowledged flushes
 
     def last_acked(self, block: int) -> int:
         versions = [w.version for w in self.blocks.get(block, []) if w.acked_ns is not None and not w.error]
+        return max(versions, default=0)
+
+    def last_durable(self, block: int) -> int:
+        """The newest version acknowledged before an acknowledged flush was issued."""
+        latest_flush = max(self.flush_invoked_ns, default=-1)
+        versions = [
+            w.version
+            for w in self.blocks.get(block, [])
+            if w.acked_ns is not None and not w.error and w.acked_ns <= latest_flush
+        ]
         return max(versions, default=0)
 
     def issued(self, block: int) -> set[int]:
@@ -113,11 +124,13 @@ class Workload:
 
     def flush(self, node: SimNode) -> None:
         self.in_flight += 1
+        invoked = node.sched.now_ns
 
         def done(error: int, _data: bytes | memoryview | None) -> None:
             self.in_flight -= 1
             if error == 0:
                 self.history.flushes_acked += 1
+                self.history.flush_invoked_ns.append(invoked)
 
         node.submit(ClientFlush(self._req()), done)
 

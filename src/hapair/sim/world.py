@@ -146,6 +146,14 @@ class PairWorld:
         node.admin(Primary(node.next_cmd_id(), force=True))
         self.run_until(self.in_sync, timeout_ns, "initial sync")
 
+    def wait_attached(self, name: str, timeout_ns: int = seconds(5)) -> None:
+        node = self.nodes[name]
+        self.run_until(
+            lambda: node.replica is not None and node.replica.state.disk > DiskState.ATTACHING,
+            timeout_ns,
+            f"{name} attached",
+        )
+
     def wait_idle(self, timeout_ns: int = seconds(10)) -> None:
         self.run_until(lambda: self.workload.in_flight == 0, timeout_ns, "workload drained")
 

@@ -193,9 +193,11 @@ class AdminMixin(NegotiationMixin):
             connected = self.link.established and self.state.conn >= ConnState.CONNECTED
             disk = DiskState.NEGOTIATING if connected else decision.disk
             self.negotiating_disk = decision.disk
-            pdsk = self.state.pdsk if connected else decision.pdsk
+            pdsk = self.state.pdsk if self.link.established else decision.pdsk
             self.set_state(replace(self.state, disk=disk, pdsk=pdsk), hard=True)
-            if connected:
+            if self.link.established:
+                # The peer may have decided on our reports of a disk still attaching: report
+                # again; a Negotiating disk makes it decide anew (DRBD's late attach).
                 self.send_sizes()
                 self.send_uuids()
                 self.send_state()
@@ -251,7 +253,7 @@ class AdminMixin(NegotiationMixin):
 
         clean = replace(self.superblock_now(), clean=True)
         clean = replace(clean, flags=clean.flags | MdFlags.AL_CLEAN)
-        md.write_dirty_bitmap(lambda: md.persist_superblock(clean, gone))
+        md.flush_then_write_bitmap(lambda: md.persist_superblock(clean, gone))
 
     # ---- connection ----
 

@@ -112,6 +112,22 @@ class MetadataPersistence:
         """Write every page changed since the last write-out."""
         self.write_bitmap_pages(self.bitmap.take_dirty_pages(), then)
 
+    def flush_then_write_bitmap(self, then: Then | None = None) -> None:
+        """Flush the data area, then write the pages that changed before the flush was issued.
+
+        Bits are cleared when a write *completed*, before it is durable; persisting such a clear
+        before the data is flushed would let a power loss leave a block differing but unmarked.
+        """
+        pages = self.bitmap.take_dirty_pages()
+
+        def flushed(error: int) -> None:
+            if error:
+                self._fail(error, "flush")
+                return
+            self.write_bitmap_pages(pages, then)
+
+        self.ctx.flush(flushed)
+
     def write_whole_bitmap(self, then: Then | None = None) -> None:
         self.bitmap.mark_all_dirty()
         self.write_dirty_bitmap(then)

@@ -68,7 +68,6 @@ _STARTING = (
 
 
 class NegotiationMixin(ReplicaBase):
-    negotiating_disk: DiskState = DiskState.DISKLESS
     conn_generation: int = 0
     consider_resync: bool = False
 
@@ -134,7 +133,7 @@ class NegotiationMixin(ReplicaBase):
         self.exchange = None
         self.peer = PeerView()
         if self.md is not None:
-            self.md.write_dirty_bitmap()
+            self.md.flush_then_write_bitmap()
 
     def after_connection_gone(self) -> None:
         """Hook for the admin layer (a promotion waiting for the peer's answer)."""
@@ -235,10 +234,11 @@ class NegotiationMixin(ReplicaBase):
         )
         cmp = outcome.comparison
         for line in outcome.log:
-            if line != cmp.log_line():
+            # the compare result and the split-brain verdict have their own events below
+            if line != cmp.log_line() and not line.startswith("Split-Brain detected"):
                 self.ctx.emit(NoticeLogged(line))
         target = outcome.conn.text if outcome.conn is not None else "disconnect"
-        self.ctx.emit(SyncDecided(outcome.hg, str(cmp.rule), target))
+        self.ctx.emit(SyncDecided(cmp.hg, str(cmp.rule), target))
         for handler in outcome.handlers:
             self.ctx.emit(HandlerInvoked(handler))
         if outcome.split_brain_detected:
@@ -249,7 +249,8 @@ class NegotiationMixin(ReplicaBase):
             self.ids = cmp.self_ids
             self.persist_superblock()
         if outcome.conn is None:
-            self.refuse_connection(outcome.refusal.value if outcome.refusal else "refused")
+            reason = outcome.refusal.value if outcome.refusal else "refused"
+            self.refuse_connection(reason, announce=not outcome.split_brain_detected)
             return
         self.discard_my_data = False
         if outcome.demote_self:
@@ -271,9 +272,10 @@ class NegotiationMixin(ReplicaBase):
         if (before.role, before.disk, before.conn) == (after.role, after.disk, after.conn):
             self.send_state()
 
-    def refuse_connection(self, reason: str) -> None:
+    def refuse_connection(self, reason: str, *, announce: bool = True) -> None:
         """Drop the connection and stay StandAlone (split brain, unrelated data, sizes)."""
-        self.ctx.emit(ConnectionRefused(reason))
+        if announce:
+            self.ctx.emit(ConnectionRefused(reason))
         self.link.disconnect(self.ctx.out, goodbye=False)
         self.connection_gone()
         self.follow_link()
@@ -418,7 +420,7 @@ class NegotiationMixin(ReplicaBase):
                 self.send_state()
 
         if self.md is not None:
-            self.md.write_dirty_bitmap(lambda: self.persist_superblock(persisted))
+            self.md.flush_then_write_bitmap(lambda: self.persist_superblock(persisted))
 
     # ---- verify ends ----
 

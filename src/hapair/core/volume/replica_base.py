@@ -91,6 +91,7 @@ class ReplicaBase:
         self.discard_my_data = False
         self.device_open = False
         self.detaching = False
+        self.negotiating_disk = DiskState.DISKLESS
         self._holds = 0
         self.writes = PrimaryWritePath(self.ctx, self)
         self.applier = PeerWriteApplier(self.ctx, self)
@@ -189,6 +190,10 @@ class ReplicaBase:
         if self.resync_source is not None:
             self.resync_source.note_application_write(offset, length)
 
+    def resync_checkpoint(self) -> None:
+        if self.md is not None:
+            self.md.flush_then_write_bitmap()
+
     def kick_activity_log(self) -> None:
         if self.md is not None:
             self.md.kick_activity_log()
@@ -232,7 +237,10 @@ class ReplicaBase:
     def set_state(self, wanted: ReplicaState, *, hard: bool) -> ReplicaState:
         """Apply a state change (raises StateChangeRefused for a refused soft change)."""
         os = self.state
-        ns, warning = check_state_change(os, wanted, self.rules(), hard=hard)
+        fallback = None
+        if os.disk is DiskState.NEGOTIATING:
+            fallback = (self.negotiating_disk, DiskState.DUNKNOWN)
+        ns, warning = check_state_change(os, wanted, self.rules(), hard=hard, negotiation_fallback=fallback)
         if ns == os:
             return ns
         self.state = ns

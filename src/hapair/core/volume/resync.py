@@ -28,6 +28,7 @@ from hapair.core.volume.status_text import SyncMarks
 from hapair.errors import RemoteProtocolError
 
 MAX_REQUEST_BLOCKS = 32  # 128 KiB per request
+CHECKPOINT_NS = 1_000_000_000  # persist resync progress (after a flush) at most once a second
 SECTORS_PER_BLOCK = BLOCK_SIZE // SECTOR
 
 
@@ -41,6 +42,10 @@ class ResyncHost(Protocol):
     def mark_in_sync_local(self, offset: int, length: int) -> None: ...
 
     def local_io_failed(self, error: int, what: str) -> None: ...
+
+    def resync_checkpoint(self) -> None:
+        """Flush the data written so far, then persist the bitmap: an interrupted resync resumes."""
+        ...
 
 
 @dataclass(slots=True)
@@ -91,6 +96,8 @@ class ResyncTarget:
         self._failed: set[int] = set()
         self.next_tick_ns = ctx.now_ns
         self.finished = False
+        self._checkpoint_ns = ctx.now_ns
+        self._done_since_checkpoint = 0
 
     @property
     def failed_blocks(self) -> int:
@@ -108,6 +115,10 @@ class ResyncTarget:
         bitmap = self.host.bitmap
         assert bitmap is not None
         self.progress.mark(ctx.now_ns, bitmap.weight)
+        if self._done_since_checkpoint and ctx.now_ns - self._checkpoint_ns >= CHECKPOINT_NS:
+            self._checkpoint_ns = ctx.now_ns
+            self._done_since_checkpoint = 0
+            self.host.resync_checkpoint()
         while self._budget >= SECTORS_PER_BLOCK:
             run = self._next_run(bitmap, self._budget // SECTORS_PER_BLOCK)
             if run is None:
@@ -177,6 +188,7 @@ class ResyncTarget:
         return req
 
     def _done(self, req: _Request) -> None:
+        self._done_since_checkpoint += 1
         self._in_flight_sectors -= req.size // SECTOR
         self._sect_in += req.size // SECTOR
         self._check_finished()
