@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from hapair.core.volume.split_brain import (
     Recovery,
@@ -316,6 +317,8 @@ def sync_handshake(given: HandshakeInput) -> HandshakeOutcome:
                 return refuse(HandshakeRefusal.TARGET_IS_PRIMARY, detected=detected)
             case RrConflict.VIOLENTLY:
                 log.append("Becoming SyncTarget, violating the stable-data assumption")
+            case unreachable:
+                assert_never(unreachable)
 
     if given.dry_run:
         if hg == 0:

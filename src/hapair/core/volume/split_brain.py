@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import assert_never
 
 from hapair.core.volume.states import Role
 
@@ -205,6 +206,8 @@ def recover_0pri(policy: AfterSbPolicy, facts: SplitBrainFacts) -> SplitBrainVer
             | AfterSbPolicy.DISCARD_LEAST_CHANGES
         ):
             pass
+        case unreachable:
+            assert_never(unreachable)
     # The fall-through chain of DRBD's switch: younger -> older -> zero changes -> least changes.
     if policy is AfterSbPolicy.DISCARD_YOUNGER_PRIMARY:
         if (self_older, peer_older) == (0, 1):
@@ -266,6 +269,8 @@ def recover_1pri(
             | AfterSbPolicy.DISCARD_ZERO_CHANGES
         ):
             return SplitBrainVerdict(Recovery.UNRESOLVED, warnings=("Configuration error.",))
+        case unreachable:
+            assert_never(unreachable)
 
 
 def recover_2pri(
@@ -292,6 +297,8 @@ def recover_2pri(
             | AfterSbPolicy.DISCARD_ZERO_CHANGES
         ):
             return SplitBrainVerdict(Recovery.UNRESOLVED, warnings=("Configuration error.",))
+        case unreachable:
+            assert_never(unreachable)
 
 
 def recover(primaries: int, policies: SplitBrainPolicies, facts: SplitBrainFacts) -> SplitBrainVerdict:
