@@ -57,8 +57,11 @@ def test_every_change_is_accepted_or_refused(
     except StateChangeRefused as refused:
         assert refused.old == os and str(refused).startswith("State change failed: (")
         return
-    again, _ = sanitize_state(os, result, rules)
-    assert again == result
+    # DRBD's sanitize unpauses a paused resync after clamping the disk states, so one pass is not
+    # always a fixpoint (PausedSyncS without a pause flag); a second pass always is.
+    once, _ = sanitize_state(os, result, rules)
+    twice, _ = sanitize_state(os, once, rules)
+    assert twice == once
     if result.conn < ConnState.CONNECTED:
         assert result.peer is Role.UNKNOWN
     if result.conn.is_sync:
