@@ -49,7 +49,8 @@ class DiskStats:
     flushes: int = 0
     bytes_written: int = 0
     bytes_read: int = 0
-    write_ranges: list[tuple[int, int]] = field(default_factory=list)  # recorded only when tracing
+    write_ranges: list[tuple[int, int]] = field(default_factory=list)  # submissions, when tracing
+    read_ranges: list[tuple[int, int]] = field(default_factory=list)
 
 
 class SimDisk:
@@ -78,7 +79,7 @@ class SimDisk:
         self.frozen = False
         self.write_errors: list[tuple[int, int, int]] = []  # (start, end, errno)
         self.read_errors: list[tuple[int, int, int]] = []
-        self.trace_writes = False
+        self.trace_writes = False  # record submitted reads and writes in `stats`
         self.stats = DiskStats()
 
     # ---- submission ----
@@ -86,10 +87,14 @@ class SimDisk:
     def submit_write(self, offset: int, data: bytes | memoryview, fua: bool, done: WriteDone) -> None:
         self._check_range(offset, len(data))
         op = _InFlight("write", offset=offset, data=bytes(data), fua=fua, done_write=done)
+        if self.trace_writes:
+            self.stats.write_ranges.append((offset, len(data)))
         self._start(op)
 
     def submit_read(self, offset: int, length: int, done: ReadDone) -> None:
         self._check_range(offset, length)
+        if self.trace_writes:
+            self.stats.read_ranges.append((offset, length))
         self._start(_InFlight("read", offset=offset, length=length, done_read=done))
 
     def submit_flush(self, done: WriteDone) -> None:
@@ -122,8 +127,6 @@ class SimDisk:
                     self._apply(op.offset, op.data, durable=op.fua)
                     self.stats.writes += 1
                     self.stats.bytes_written += len(op.data)
-                    if self.trace_writes:
-                        self.stats.write_ranges.append((op.offset, len(op.data)))
                 assert op.done_write is not None
                 op.done_write(err)
             case "read":

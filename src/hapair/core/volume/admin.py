@@ -121,6 +121,9 @@ class AdminMixin(NegotiationMixin):
             case Verify(cmd_id):
                 self.do_verify(cmd_id)
             case Outdate(cmd_id):
+                if self.state.conn >= ConnState.CONNECTED:
+                    # sanitize would silently keep a connected disk UpToDate; DRBD refuses instead
+                    raise StateChangeRefused(StateRejection.CONNECTED_OUTDATES, self.state, self.state)
                 self._validate(replace(self.state, disk=DiskState.OUTDATED))
                 self.set_state(replace(self.state, disk=DiskState.OUTDATED), hard=False)
                 self.persist_superblock(self._completer(cmd_id))

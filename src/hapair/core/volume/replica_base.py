@@ -221,6 +221,7 @@ class ReplicaBase:
         self._bitmap = None
         self._al = None
         self.set_state(replace(self.state, disk=DiskState.DISKLESS), hard=True)
+        self.writes.local_disk_lost()
 
     # ---- state changes ----
 

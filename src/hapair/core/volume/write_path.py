@@ -85,6 +85,7 @@ class WriteRequest:
     has_local: bool = True
     net_done: bool = True
     net_ok: bool = False
+    peer_wrote: bool = False  # WriteAck or BarrierAck: the peer's disk has it
     answered: bool = False
     al_held: bool = False
     sent_ns: int = 0
@@ -221,6 +222,14 @@ class PrimaryWritePath:
         if self._al_wait:
             self.host.kick_activity_log()
 
+    def local_disk_lost(self) -> None:
+        """The local disk went away: writes waiting for the activity log go to the peer alone."""
+        waiting, self._al_wait = self._al_wait, []
+        for req in waiting:
+            req.has_local = False
+            req.al_held = False
+            self._dispatch(req)
+
     def _dispatch(self, req: WriteRequest) -> None:
         ctx = self.ctx
         if self.host.peer_takes_data():
@@ -279,11 +288,19 @@ class PrimaryWritePath:
         else:
             error = errno.EIO
         self._answer(req.req_id, error)
+        self._note_in_sync(req)
         if req.epoch is None:
             self._release_al(req)
 
+    def _note_in_sync(self, req: WriteRequest) -> None:
+        """Both disks hold this write: its fully covered blocks are equal again."""
+        if req.peer_wrote and req.local_done and req.local_error == 0 and req.has_local:
+            self.host.mark_in_sync(req.offset, len(req.data))
+
     def _release_al(self, req: WriteRequest) -> None:
         al = self.host.activity_log
+        if not self.host.local_disk_usable():
+            req.al_held = False  # the log went with the disk
         if req.al_held and al is not None:
             req.al_held = False
             al.end_io(req.offset, len(req.data))
@@ -304,7 +321,7 @@ class PrimaryWritePath:
                     self.host.mark_out_of_sync(req.offset, len(req.data))
             case m.WriteAck():
                 req.net_ok = True
-                self.host.mark_in_sync(req.offset, len(req.data))
+                req.peer_wrote = True
             case m.RecvAck():
                 req.net_ok = True
         self._maybe_answer(req)
@@ -344,7 +361,8 @@ class PrimaryWritePath:
             if not req.net_done:
                 raise RemoteProtocolError(f"BarrierAck {oldest} before the ack of request {req.net_id}")
             if req.net_ok:
-                self.host.mark_in_sync(req.offset, len(req.data))
+                req.peer_wrote = True
+                self._note_in_sync(req)
             self._release_al(req)
         self.ctx.counters.epochs = len(self._epochs) + 1
         self._progress_flushes()
