@@ -161,3 +161,16 @@ def test_two_primaries_with_disconnect_policy_stay_apart_and_never_connect() -> 
         assert node.replica is not None and node.replica.state.conn is ConnState.STANDALONE
     checkers.require(checkers.split_brain_seen_on_both(world.a, world.b))
     checkers.require(checkers.single_primary(world.nodes.values(), allow_while_apart=True))
+
+
+def test_after_sb_2pri_call_pri_lost_after_sb_demotes_the_loser() -> None:
+    world = started(
+        15,
+        after_sb_0pri=AfterSbPolicy.DISCARD_LEAST_CHANGES,
+        after_sb_2pri=AfterSbPolicy.CALL_PRI_LOST_AFTER_SB,
+    )
+    sb = make_split_brain(world, (1, 2, 3, 4), (30,), keep_primaries=2)
+    world.heal_and_converge()  # the per-step check forbids two Primaries once they are connected
+    assert world.b.replica is not None and world.b.replica.state.role is Role.SECONDARY
+    assert world.a.replica is not None and world.a.replica.state.role is Role.PRIMARY
+    winner_survives(world, world.a, sb)

@@ -35,7 +35,9 @@ def single_primary(nodes: Iterable[SimNode], *, allow_while_apart: bool = False)
     primaries = [n for n in nodes if n.replica is not None and n.replica.state.role is Role.PRIMARY]
     if len(primaries) < 2:
         return []
-    together = any(n.replica is not None and n.replica.state.conn >= ConnState.CONNECTED for n in primaries)
+    # "together": both see the connection established (during a reconnect one side may still be
+    # negotiating, and decides to step down when it gets there)
+    together = all(n.replica is not None and n.replica.state.conn >= ConnState.CONNECTED for n in primaries)
     if allow_while_apart and not together:
         return []
     names = ", ".join(n.name for n in primaries)
