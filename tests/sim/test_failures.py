@@ -10,23 +10,18 @@ import pytest
 
 from hapair.core.volume.commands import Primary
 from hapair.core.volume.events import ResyncStarted
-from hapair.core.volume.settings import Protocol, VolumeSettings
+from hapair.core.volume.settings import Protocol
 from hapair.core.volume.state_rules import StateChangeRefused
 from hapair.core.volume.states import ConnState, DiskState, Role
 from hapair.sim import checkers
 from hapair.sim.scenarios import promote, wait_apart
-from hapair.sim.world import MS, PairWorld, seconds
+from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
 SEEDS = [1, 2, 3, 4, 5]
 
 
 def started(seed: int, **kw: object) -> PairWorld:
-    options: dict[str, object] = {"c_plan_ahead_ds": 0, "resync_rate_kib": 100_000, **kw}
-    settings = VolumeSettings(node_name="alice", peer_name="bob", **options)  # type: ignore[arg-type]
-    world = PairWorld(seed, settings=settings)
-    world.start()
-    world.initial_sync("alice")
-    return world
+    return PairWorld.started(seed, pair_settings(**kw))
 
 
 def traffic(world: PairWorld, rounds: int = 5) -> None:

@@ -12,22 +12,16 @@ from dataclasses import replace
 import pytest
 
 from hapair.core.volume.events import SplitBrainDetected
-from hapair.core.volume.settings import VolumeSettings
 from hapair.core.volume.split_brain import AfterSbPolicy, parse_after_sb
 from hapair.core.volume.states import ConnState, Role
 from hapair.sim import checkers
 from hapair.sim.node import SimNode
 from hapair.sim.scenarios import SplitBrain, make_split_brain, reconnect, resync_blocks
-from hapair.sim.world import PairWorld, seconds
-
-FAST = {"c_plan_ahead_ds": 0, "resync_rate_kib": 200_000}
+from hapair.sim.world import PairWorld, pair_settings, seconds
 
 
 def started(seed: int, **kw: object) -> PairWorld:
-    settings = VolumeSettings(node_name="alice", peer_name="bob", **{**FAST, **kw})  # type: ignore[arg-type]
-    world = PairWorld(seed, settings=settings)
-    world.start()
-    world.initial_sync("alice")
+    world = PairWorld.started(seed, pair_settings(**kw))
     world.workload.burst(world.a, 8)
     world.wait_idle()
     world.run_for(seconds(0.1))
@@ -115,8 +109,7 @@ def test_discard_zero_changes_refuses_when_both_changed() -> None:
 
 
 def test_discard_node_name_picks_the_named_node_as_victim() -> None:
-    base = VolumeSettings(node_name="alice", peer_name="bob", **FAST)  # type: ignore[arg-type]
-    world = PairWorld(11, settings=base)
+    world = PairWorld(11, settings=pair_settings())
     for name in ("alice", "bob"):
         policy = parse_after_sb("discard-node-bob", local_node=name)
         node = world.nodes[name]

@@ -27,6 +27,18 @@ def wait_apart(world: PairWorld, timeout_ns: int = seconds(30)) -> None:
     )
 
 
+def wait_standalone(world: PairWorld, timeout_ns: int = seconds(30)) -> None:
+    """Until both nodes gave up on each other (split brain or refusal: StandAlone)."""
+    world.run_until(
+        lambda: all(
+            n.replica is not None and n.replica.state.conn is ConnState.STANDALONE
+            for n in world.nodes.values()
+        ),
+        timeout_ns,
+        "both StandAlone",
+    )
+
+
 def promote(world: PairWorld, node: SimNode, *, force: bool = False) -> str:
     """`primary [--force]`; returns the refusal text ("" when it worked) once it completed."""
     cmd_id = node.admin(Primary(node.next_cmd_id(), force=force))

@@ -36,6 +36,12 @@ def seconds(value: float) -> int:
     return int(value * S)
 
 
+def pair_settings(**options: object) -> VolumeSettings:
+    """Settings for alice (peer bob) with a fast fixed-rate resync unless `options` say otherwise."""
+    values: dict[str, object] = {"c_plan_ahead_ds": 0, "resync_rate_kib": 100_000, **options}
+    return VolumeSettings(node_name="alice", peer_name="bob", **values)  # type: ignore[arg-type]
+
+
 class SimTimeout(AssertionError):
     """A condition did not come true within its virtual-time budget."""
 
@@ -80,6 +86,22 @@ class PairWorld:
         self.a, self.b = (self.nodes[n] for n in names)
         self.allow_dual_primary_apart = False
         self.workload = Workload(self.random.stream("workload"), blocks=64)
+
+    @classmethod
+    def started(
+        cls,
+        seed: int,
+        settings: VolumeSettings | None = None,
+        *,
+        sync: bool = True,
+        backing_bytes: int = 16 * MIB,
+    ) -> PairWorld:
+        """A connected pair (default `pair_settings()`), initially synced from alice if `sync`."""
+        world = cls(seed, settings=settings or pair_settings(), backing_bytes=backing_bytes)
+        world.start()
+        if sync:
+            world.initial_sync("alice")
+        return world
 
     # ---- running ----
 

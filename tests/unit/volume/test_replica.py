@@ -29,15 +29,11 @@ from hapair.sim import checkers
 from hapair.sim.rng import SimRandom, StreamEntropy
 from hapair.sim.scenarios import wait_apart
 from hapair.sim.workload import BLOCK, block_payload
-from hapair.sim.world import MS, PairWorld, seconds
+from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
 
 def started(seed: int = 1, **kw: object) -> PairWorld:
-    options: dict[str, object] = {"c_plan_ahead_ds": 0, "resync_rate_kib": 100_000, **kw}
-    world = PairWorld(seed, settings=VolumeSettings(node_name="alice", peer_name="bob", **options))  # type: ignore[arg-type]
-    world.start()
-    world.initial_sync("alice")
-    return world
+    return PairWorld.started(seed, pair_settings(**kw))
 
 
 def test_initial_full_sync_makes_the_replicas_identical() -> None:

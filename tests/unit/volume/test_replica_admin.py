@@ -20,22 +20,16 @@ from hapair.core.volume.commands import (
     Verify,
 )
 from hapair.core.volume.events import OutOfSyncFound, ResyncStarted, VerifyFinished
-from hapair.core.volume.settings import VolumeSettings
 from hapair.core.volume.state_rules import StateChangeRefused
 from hapair.core.volume.states import ConnState, DiskState, Role
 from hapair.sim import checkers
 from hapair.sim.scenarios import promote, wait_apart
 from hapair.sim.workload import BLOCK
-from hapair.sim.world import MS, PairWorld, seconds
+from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
 
 def world_with(seed: int = 1, *, sync: bool = True, **kw: object) -> PairWorld:
-    options: dict[str, object] = {"c_plan_ahead_ds": 0, "resync_rate_kib": 100_000, **kw}
-    world = PairWorld(seed, settings=VolumeSettings(node_name="alice", peer_name="bob", **options))  # type: ignore[arg-type]
-    world.start()
-    if sync:
-        world.initial_sync("alice")
-    return world
+    return PairWorld.started(seed, pair_settings(**kw), sync=sync)
 
 
 def role(world: PairWorld, name: str) -> Role:

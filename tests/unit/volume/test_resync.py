@@ -6,11 +6,10 @@ import pytest
 
 from hapair.core.volume.events import ResyncFinished, ResyncStarted
 from hapair.core.volume.rate_control import ControllerParams, ResyncController
-from hapair.core.volume.settings import VolumeSettings
 from hapair.sim import checkers
 from hapair.sim.scenarios import wait_apart
 from hapair.sim.workload import BLOCK
-from hapair.sim.world import MS, PairWorld, seconds
+from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
 
 def test_fixed_rate_requests_resync_rate_per_second() -> None:
@@ -63,11 +62,7 @@ def partitioned_writes(world: PairWorld, blocks: list[int]) -> None:
 
 
 def started(seed: int, **kw: object) -> PairWorld:
-    options: dict[str, object] = {"c_plan_ahead_ds": 0, "resync_rate_kib": 100_000, **kw}
-    world = PairWorld(seed, settings=VolumeSettings(node_name="alice", peer_name="bob", **options))  # type: ignore[arg-type]
-    world.start()
-    world.initial_sync("alice")
-    return world
+    return PairWorld.started(seed, pair_settings(**kw))
 
 
 def test_resync_goes_in_disk_order_and_moves_only_marked_blocks() -> None:
