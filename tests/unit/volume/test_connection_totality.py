@@ -14,9 +14,9 @@ from hapair.core.volume import messages as m
 from hapair.core.volume.connection import LinkState, PeerLink
 from hapair.core.volume.effects import BytesReceived, Effect
 from hapair.core.volume.settings import VolumeSettings
+from hapair.core.volume.states import ConnState
 from hapair.core.volume.wire import encode
 from hapair.errors import LocalProtocolError
-from hapair.core.volume.states import ConnState
 from hapair.sim import checkers
 from hapair.sim.scenarios import reconnect
 from hapair.sim.world import MS, PairWorld, seconds
