@@ -178,3 +178,23 @@ def test_protocol_c_and_b_wait_for_the_peer_and_a_does_not() -> None:
         latencies[protocol] = world.sched.now_ns - start
     assert latencies[Protocol.A] < 10 * MS
     assert latencies[Protocol.B] >= seconds(1) and latencies[Protocol.C] >= seconds(1)
+
+
+def test_frozen_secondary_disk_is_expelled_after_ko_count_and_the_primary_goes_on() -> None:
+    world = started(31)
+    traffic(world, rounds=2)
+    world.wait_idle()
+    world.b.disk.freeze()  # a hung backing device: writes never complete
+    world.workload.burst(world.a, 5)
+    world.run_for(seconds(30))
+    assert world.workload.in_flight == 5  # protocol C waits for the peer's disk
+    world.wait_idle(seconds(30))  # ko-count x timeout = 42 s: the peer is expelled, writes complete
+    assert world.workload.history.failed == 0
+    assert world.a.replica is not None and world.a.replica.bitmap is not None
+    assert world.a.replica.bitmap.weight >= 5
+    assert any("ko-count" in line for line in world.a.log.lines())
+    world.workload.burst(world.a, 5)
+    world.wait_idle()
+    world.b.disk.thaw()  # the late completions must not corrupt anything
+    world.heal_and_converge()
+    no_acked_write_lost(world)

@@ -119,7 +119,7 @@ def test_peer_without_auth_is_refused_by_peer_with_auth() -> None:
     [
         ({"protocol": "A"}, {}, "protocol"),
         ({"after_sb_0pri": AfterSbPolicy.DISCARD_ZERO_CHANGES}, {}, "after-sb-0pri"),
-        ({"allow_two_primaries": True}, {}, "allow-two-primaries"),
+        ({"always_asbp": True}, {}, "always-asbp"),
         ({"verify_alg": "sha1"}, {}, "verify-alg"),
         ({"csums_alg": "md5"}, {"csums_alg": "sha1"}, "csums-alg"),
     ],

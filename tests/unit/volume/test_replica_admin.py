@@ -20,6 +20,7 @@ from hapair.core.volume.commands import (
     Verify,
 )
 from hapair.core.volume.events import OutOfSyncFound, ResyncStarted, VerifyFinished
+from hapair.core.volume.metadata import MetadataError
 from hapair.core.volume.state_rules import StateChangeRefused
 from hapair.core.volume.states import ConnState, DiskState, Role
 from hapair.sim import checkers
@@ -184,3 +185,17 @@ def test_down_refuses_an_open_primary_and_connect_twice_is_refused() -> None:
     world.run_until(lambda: cmd in world.a.log.admin_results, seconds(5), "down")
     state = world.a.replica.state
     assert (state.role, state.conn, state.disk) == (Role.SECONDARY, ConnState.STANDALONE, DiskState.DISKLESS)
+
+
+def test_attach_refuses_metadata_with_bad_checksums_and_stays_diskless() -> None:
+    world = PairWorld(11)
+    node = world.a
+    node.create_md()
+    node.boot()
+    at = node.layout.area_offset + node.layout.superblock_at
+    node.disk.stable[at + 100] ^= 0xFF  # slot 0
+    node.disk.stable[at + 512 + 100] ^= 0xFF  # slot 1 (empty after create-md anyway)
+    with pytest.raises(MetadataError, match="no valid meta data"):
+        node.admin(node.attach_command())
+    assert node.replica is not None and node.replica.state.disk is DiskState.DISKLESS
+    assert node.replica.md is None

@@ -126,6 +126,10 @@ class VolumeSettings:
             raise InvalidSettings(f"size {self.size_bytes} is not a whole number of sectors")
         if self.timeout_ds >= 10 * min(self.ping_int_s, self.connect_int_s):
             raise InvalidSettings("timeout must be smaller than ping-int and connect-int")
+        if self.allow_two_primaries:
+            raise InvalidSettings(
+                "allow-two-primaries is not supported: hapair has no concurrent-write conflict detection"
+            )
         if self.protocol is Protocol.A and self.fencing is FencingPolicy.RESOURCE_AND_STONITH:
             raise InvalidSettings("fencing resource-and-stonith needs protocol B or C")
         for name, alg in (("verify-alg", self.verify_alg), ("csums-alg", self.csums_alg)):
