@@ -198,3 +198,26 @@ def test_frozen_secondary_disk_is_expelled_after_ko_count_and_the_primary_goes_o
     world.b.disk.thaw()  # the late completions must not corrupt anything
     world.heal_and_converge()
     no_acked_write_lost(world)
+
+
+def test_sync_target_disk_failure_aborts_the_resync_and_a_repaired_disk_catches_up() -> None:
+    world = started(32, resync_rate_kib=800)
+    write_while_apart(world, 120)
+    world.network.heal()
+    world.run_until(
+        lambda: world.b.replica is not None and world.b.replica.resync_target is not None,
+        seconds(30),
+        "resync",
+    )
+    world.run_for(seconds(0.2))
+    world.b.disk.fail_writes(0, world.b.layout.area_offset)
+    world.run_for(seconds(1))
+    replica = world.b.replica
+    assert replica is not None and replica.state.disk is DiskState.DISKLESS
+    assert replica.state.conn is ConnState.CONNECTED and replica.resync_target is None
+    world.workload.burst(world.a, 5)
+    world.wait_idle()
+    world.b.disk.repair()
+    world.b.admin(world.b.attach_command())
+    world.heal_and_converge()
+    no_acked_write_lost(world)

@@ -44,13 +44,34 @@ class MetadataPersistence:
         self._sb_waiting: list[Then] = []  # for the next write, not yet issued
         self._sb_in_flight: list[Then] = []
         self._al_listeners: list[Then] = []
+        self._pending: dict[int, Then] = {}
+        self._next_pending = 0
         self.failed = False
+
+    def _track(self, then: Then | None) -> Then | None:
+        """Wrap a continuation so that a metadata failure still runs it (once): whoever waits for
+        a write to a disk that is gone must not wait forever; the disk failure is reported apart."""
+        if then is None:
+            return None
+        key = self._next_pending
+        self._next_pending += 1
+        self._pending[key] = then
+
+        def once() -> None:
+            callback = self._pending.pop(key, None)
+            if callback is not None:
+                callback()
+
+        return once
 
     # ---- superblock ----
 
     def persist_superblock(self, sb: Superblock, then: Then | None = None) -> None:
         """Make `sb` durable; `then()` runs when a write that includes it has landed."""
+        then = self._track(then)
         if self.failed:
+            if then is not None:
+                then()
             return
         write = self.store.update(sb)
         if then is not None:
@@ -88,7 +109,10 @@ class MetadataPersistence:
 
     def write_bitmap_pages(self, pages: list[tuple[int, bytes]], then: Then | None = None) -> None:
         """Write the given (index, bytes) pages; `then()` once all landed."""
+        then = self._track(then)
         if self.failed:
+            if then is not None:
+                then()
             return
         remaining = [len(pages)]
         if not pages:
@@ -119,6 +143,7 @@ class MetadataPersistence:
         before the data is flushed would let a power loss leave a block differing but unmarked.
         """
         pages = self.bitmap.take_dirty_pages()
+        then = self._track(then)
 
         def flushed(error: int) -> None:
             if error:
@@ -161,7 +186,17 @@ class MetadataPersistence:
         self.ctx.counters.al_writes += 1
         self.ctx.write_metadata(self.layout.al_at + tr.block * PAGE_SIZE, tr.data, done)
 
+    def abandon(self) -> None:
+        """The disk is gone: write nothing more, let every waiter go on."""
+        self.failed = True
+        waiting, self._pending = self._pending, {}
+        for then in waiting.values():
+            then()
+
     def _fail(self, error: int, what: str) -> None:
         if not self.failed:
             self.failed = True
             self._on_error(error, what)
+        waiting, self._pending = self._pending, {}
+        for then in waiting.values():
+            then()

@@ -213,14 +213,15 @@ class ReplicaBase:
 
     def disk_failed(self) -> None:
         """The backing device is unusable: Failed, then Diskless (metadata is not written to it)."""
-        if self.md is None or self.state.disk <= DiskState.FAILED:
+        md = self.md
+        if md is None or self.state.disk <= DiskState.FAILED:
             return
-        self.set_state(replace(self.state, disk=DiskState.FAILED), hard=True)
-        self.md.failed = True
-        self.md = None
+        self.md = None  # nothing more is written to it
         self._bitmap = None
         self._al = None
+        self.set_state(replace(self.state, disk=DiskState.FAILED), hard=True)
         self.set_state(replace(self.state, disk=DiskState.DISKLESS), hard=True)
+        md.abandon()
         self.writes.local_disk_lost()
 
     # ---- state changes ----
@@ -254,6 +255,10 @@ class ReplicaBase:
         return ns
 
     def after_state_change(self, os: ReplicaState, ns: ReplicaState) -> None:
+        if not ns.conn.is_sync and (self.resync_target is not None or self.resync_source is not None):
+            self.resync_target = self.resync_source = None  # aborted (a disk failed, the link went)
+        if not ns.conn.is_verify and (self.verify_source is not None or self.verify_target is not None):
+            self.verify_source = self.verify_target = None
         if self.md is not None:
             fresh = on_state_change(self.ids, os, ns, self.entropy)
             if fresh is not None:
