@@ -2,7 +2,8 @@
 
 Each seed draws a schedule of steps (write bursts, flushes, link resets, partitions and heals,
 stalls, a crash of the Primary followed by failover to the peer and the old Primary's return, a
-crash or power loss of the Secondary while the Primary goes on writing).
+crash or power loss of the Secondary while the Primary goes on writing, write errors on the
+Secondary's disk until it detaches, then its repair and re-attach).
 At most one node is down at a time and a partition is healed before the next crash, so every
 fault is a single failure: under protocol C no acknowledged write may be lost. Every run ends
 healed and must converge.
@@ -37,7 +38,18 @@ def run_seed(seed: int, steps: int = 25) -> PairWorld:
         node = primary(world)
         assert node is not None
         action = rng.choice(
-            ["burst", "burst", "burst", "flush", "reset", "partition", "stall", "crash", "secondary_down"]
+            [
+                "burst",
+                "burst",
+                "burst",
+                "flush",
+                "reset",
+                "partition",
+                "stall",
+                "crash",
+                "secondary_down",
+                "disk_error",
+            ]
         )
         match action:
             case "burst":
@@ -73,6 +85,14 @@ def run_seed(seed: int, steps: int = 25) -> PairWorld:
                 world.workload.burst(node, rng.randint(1, 10))
                 world.run_for(rng.randint(1, 3000) * MS)
                 other.restart()
+            case "disk_error":
+                other = world.b if node is world.a else world.a
+                other.disk.fail_writes(0, other.layout.area_offset)
+                world.workload.burst(node, rng.randint(1, 10))
+                world.run_for(rng.randint(1, 1000) * MS)
+                other.disk.repair()
+                if other.replica is not None and other.replica.md is None:
+                    other.admin(other.attach_command())
         world.run_for(rng.randint(1, 200) * MS)
     world.wait_idle(seconds(30))
     world.heal_and_converge(seconds(300))

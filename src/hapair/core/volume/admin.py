@@ -160,6 +160,7 @@ class AdminMixin(NegotiationMixin):
         except ValueError as exc:
             raise AdminRefused(f"attach: {exc}") from None
         decision = attach_decision(sb, self.settings.fencing, primary_now=self.state.role is Role.PRIMARY)
+        self.negotiating_disk = decision.disk
         nbytes = bitmap_bytes(bits_for_size(size))
         bitmap = QuickSyncBitmap(size, area[layout.bitmap_at : layout.bitmap_at + nbytes])
         if decision.full_sync:
@@ -197,12 +198,14 @@ class AdminMixin(NegotiationMixin):
             disk = DiskState.NEGOTIATING if connected else decision.disk
             self.negotiating_disk = decision.disk
             pdsk = self.state.pdsk if self.link.established else decision.pdsk
-            self.set_state(replace(self.state, disk=disk, pdsk=pdsk), hard=True)
             if self.link.established:
                 # The peer may have decided on our reports of a disk still attaching: report
-                # again; a Negotiating disk makes it decide anew (DRBD's late attach).
+                # again, sizes and ids before the State that makes it decide anew (late attach).
                 self.send_sizes()
                 self.send_uuids()
+            before = self.state
+            self.set_state(replace(self.state, disk=disk, pdsk=pdsk), hard=True)
+            if self.link.established and before.disk is self.state.disk:
                 self.send_state()
             then()
 
@@ -346,6 +349,7 @@ class AdminMixin(NegotiationMixin):
             return
         self.set_state(replace(self.state, role=Role.SECONDARY), hard=False)
         self.ids = on_demote(self.ids)
+        self.tell_uuids()
         self.writes.fail_everything(30)  # EROFS: held requests can no longer be served
         self.persist_superblock(then)
 

@@ -217,6 +217,7 @@ class NegotiationMixin(ReplicaBase):
                 f"The peer's size ({peer.sizes.current_size} bytes) differs from mine ({self.data_size})"
             )
             return
+        self.sync_peer_ids = peer.uuids.ids
         outcome = sync_handshake(
             HandshakeInput(
                 me=self.uuid_report(),
@@ -248,6 +249,7 @@ class NegotiationMixin(ReplicaBase):
         if cmp.self_ids != self.ids:
             self.ids = cmp.self_ids
             self.persist_superblock()
+            self.tell_uuids()
         if outcome.conn is None:
             reason = outcome.refusal.value if outcome.refusal else "refused"
             self.refuse_connection(reason, announce=not outcome.split_brain_detected)
@@ -255,6 +257,7 @@ class NegotiationMixin(ReplicaBase):
         self.discard_my_data = False
         if outcome.demote_self:
             self.ids = on_demote(self.ids)
+            self.tell_uuids()
             self.set_state(replace(self.state, role=Role.SECONDARY), hard=True)
         if outcome.full_sync and self._bitmap is not None:
             self._bitmap.set_all()
@@ -327,6 +330,7 @@ class NegotiationMixin(ReplicaBase):
         def persisted() -> None:
             if generation != self.conn_generation or not self.link.established:
                 return
+            self.tell_uuids()
             self.ctx.send(cm.SyncUuid(sync_uuid))
             self.set_state(replace(self.state, conn=ConnState.SYNC_SOURCE), hard=True)
             self.resync_source = ResyncSource(self.ctx, self, self.settings.csums_alg)
@@ -342,6 +346,7 @@ class NegotiationMixin(ReplicaBase):
         self.ids = on_sync_uuid_received(self.ids, msg.uuid, primary=primary)
         full = self.exchange is not None and self.exchange.full
         self.exchange = None
+        self.tell_uuids()
         self.ctx.emit(HandlerInvoked("before-resync-target"))
         self.set_state(replace(self.state, conn=ConnState.SYNC_TARGET), hard=True)
         generation = self.conn_generation
@@ -400,8 +405,8 @@ class NegotiationMixin(ReplicaBase):
             self.ctx.emit(NoticeLogged(f"Resync finished with {failed} failed blocks", Level.ERROR))
             self.set_state(replace(self.state, conn=ConnState.CONNECTED), hard=True)
         else:
-            peer_ids = self.peer.uuids.ids if self.peer.uuids is not None else None
-            self.ids = on_resync_finished(self.ids, was_target=True, peer=peer_ids, primary=primary)
+            # DRBD adopts the source's ids as the handshake saw them (before its sync-start rotation)
+            self.ids = on_resync_finished(self.ids, was_target=True, peer=self.sync_peer_ids, primary=primary)
             self.set_state(
                 replace(self.state, conn=ConnState.CONNECTED, disk=DiskState.UP_TO_DATE), hard=True
             )

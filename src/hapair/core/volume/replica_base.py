@@ -92,6 +92,7 @@ class ReplicaBase:
         self.device_open = False
         self.detaching = False
         self.negotiating_disk = DiskState.DISKLESS
+        self.sync_peer_ids: GenerationIds | None = None  # the peer's ids the running resync was decided on
         self._holds = 0
         self.writes = PrimaryWritePath(self.ctx, self)
         self.applier = PeerWriteApplier(self.ctx, self)
@@ -308,12 +309,19 @@ class ReplicaBase:
 
     def uuid_report(self) -> UuidReport:
         bits = self._bitmap.weight if self._bitmap is not None else 0
+        disk = self.state.disk
+        if disk in (DiskState.ATTACHING, DiskState.NEGOTIATING):
+            disk = self.negotiating_disk  # what the peer should count our disk as
         flags = uuid_flags(
-            discard_my_data=self.discard_my_data,
-            crashed_primary=self.crashed_primary,
-            disk=self.state.disk,
+            discard_my_data=self.discard_my_data, crashed_primary=self.crashed_primary, disk=disk
         )
         return UuidReport(self.ids, bits, flags)
+
+    def tell_uuids(self) -> None:
+        """Our ids changed: a connected peer hears them at once, so any later decision of its
+        (a re-attach, a renewed handshake) compares against what we hold now."""
+        if self.link.established and self.peer.state_received:
+            self.send_uuids()
 
     def send_uuids(self, extra: UuidFlags = UuidFlags.NONE) -> None:
         report = self.uuid_report()
