@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from hapair.core.volume.commands import Invalidate, Verify
 from hapair.core.volume.settings import VolumeSettings
-from hapair.core.volume.states import ConnState, Role
+from hapair.core.volume.states import ConnState, DiskState, Role
 from hapair.sim import checkers
 from hapair.sim.node import SimNode
 from hapair.sim.scenarios import promote, wait_apart
@@ -28,8 +29,35 @@ def primary(world: PairWorld) -> SimNode | None:
     return None
 
 
-def run_seed(seed: int, steps: int = 25) -> PairWorld:
-    settings = VolumeSettings(node_name="alice", peer_name="bob", c_plan_ahead_ds=0, resync_rate_kib=20_000)
+def single_fault_only(world: PairWorld, primary_node: SimNode) -> None:
+    """Before the Secondary may fail, the Primary must hold UpToDate data of its own (else the
+    Secondary's copy is the only good one and its loss is a second failure)."""
+    replica = primary_node.replica
+    if replica is None or replica.state.disk is not DiskState.UP_TO_DATE:
+        world.run_until(world.in_sync, seconds(120), "in sync before a Secondary fault")
+
+
+ACTIONS = (
+    "burst",
+    "burst",
+    "burst",
+    "flush",
+    "reset",
+    "partition",
+    "stall",
+    "crash",
+    "secondary_down",
+    "disk_error",
+    "primary_disk_error",
+    "verify",
+    "invalidate",
+)
+
+
+def run_seed(seed: int, steps: int = 25, actions: tuple[str, ...] = ACTIONS) -> PairWorld:
+    settings = VolumeSettings(
+        node_name="alice", peer_name="bob", c_plan_ahead_ds=0, resync_rate_kib=20_000, verify_alg="crc32"
+    )
     world = PairWorld(seed, settings=settings, backing_bytes=8 << 20)
     world.start()
     world.initial_sync("alice")
@@ -37,20 +65,7 @@ def run_seed(seed: int, steps: int = 25) -> PairWorld:
     for _ in range(steps):
         node = primary(world)
         assert node is not None
-        action = rng.choice(
-            [
-                "burst",
-                "burst",
-                "burst",
-                "flush",
-                "reset",
-                "partition",
-                "stall",
-                "crash",
-                "secondary_down",
-                "disk_error",
-            ]
-        )
+        action = rng.choice(actions)
         match action:
             case "burst":
                 world.workload.burst(node, rng.randint(1, 12), flush_every=rng.choice([0, 4]))
@@ -58,10 +73,11 @@ def run_seed(seed: int, steps: int = 25) -> PairWorld:
                 world.workload.flush(node)
             case "reset":
                 world.network.reset()
-            case "partition":
+            case "partition":  # long enough for both sides to notice (else it is a stall)
                 world.network.partition()
                 world.workload.burst(node, rng.randint(1, 8))
                 world.run_for(rng.randint(1, 3000) * MS)
+                wait_apart(world)
                 world.network.heal()
             case "stall":
                 world.network.stall(node.name, rng.randint(1, 800) * MS)
@@ -80,12 +96,14 @@ def run_seed(seed: int, steps: int = 25) -> PairWorld:
                 world.wait_idle(seconds(30))
                 node.restart()
             case "secondary_down":
+                single_fault_only(world, node)
                 other = world.b if node is world.a else world.a
                 other.crash() if rng.random() < 0.5 else other.power_loss()
                 world.workload.burst(node, rng.randint(1, 10))
                 world.run_for(rng.randint(1, 3000) * MS)
                 other.restart()
             case "disk_error":
+                single_fault_only(world, node)
                 other = world.b if node is world.a else world.a
                 other.disk.fail_writes(0, other.layout.area_offset)
                 world.workload.burst(node, rng.randint(1, 10))
@@ -93,6 +111,26 @@ def run_seed(seed: int, steps: int = 25) -> PairWorld:
                 other.disk.repair()
                 if other.replica is not None and other.replica.md is None:
                     other.admin(other.attach_command())
+            case "primary_disk_error":
+                world.run_until(world.in_sync, seconds(120), "in sync before a disk error")
+                node.disk.fail_writes(0, node.layout.area_offset)
+                world.workload.burst(node, rng.randint(1, 10))
+                world.wait_idle(seconds(30))
+                node.disk.repair()
+                if node.replica is not None and node.replica.md is None:
+                    node.admin(node.attach_command())
+            case "verify":
+                replica = node.replica
+                if replica is not None and replica.state.conn is ConnState.CONNECTED and world.in_sync():
+                    node.admin(Verify(node.next_cmd_id()))
+            case "invalidate":
+                other = world.b if node is world.a else world.a
+                if (
+                    other.replica is not None
+                    and other.replica.state.conn is ConnState.CONNECTED
+                    and world.in_sync()
+                ):
+                    other.admin(Invalidate(other.next_cmd_id()))
         world.run_for(rng.randint(1, 200) * MS)
     world.wait_idle(seconds(30))
     world.heal_and_converge(seconds(300))

@@ -230,6 +230,7 @@ class NegotiationMixin(ReplicaBase):
                 discard_my_data=self.discard_my_data,
                 resolve_conflicts=self.settings.resolves_conflicts,
                 policies=self.settings.split_brain_policies,
+                disk_now=self.state.disk,  # a re-attaching Primary (Negotiating) may become SyncTarget
                 can_demote=not self.device_open,
             )
         )

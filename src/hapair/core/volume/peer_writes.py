@@ -11,6 +11,7 @@ transfer log. Reads for a diskless Primary (`DataRequest`) are served from the l
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +36,14 @@ class PeerWriteHost(Protocol):
     def mark_out_of_sync_local(self, offset: int, length: int) -> None: ...
 
     def mark_in_sync_local(self, offset: int, length: int) -> None: ...
+
+    def peer_is_diskless(self) -> bool:
+        """The Primary writing to us has no disk: what we write exists only here."""
+        ...
+
+    def mark_out_of_sync_durably(self, offset: int, length: int, then: Callable[[], None]) -> None:
+        """Mark a range out of sync and persist the mark before `then()`."""
+        ...
 
     def local_io_failed(self, error: int, what: str) -> None: ...
 
@@ -93,15 +102,34 @@ class PeerWriteApplier:
             self.host.local_io_failed(error, "write")
         if generation != self._generation:
             return  # the connection this write came on is gone; the Primary marked it out of sync
-        ctx.counters.unacked -= 1
         if error:
+            ctx.counters.unacked -= 1
             self.host.mark_out_of_sync_local(offset, size)
             ctx.send(m.NegAck(message.sector, message.req_id, size))
-        else:
-            self.host.mark_in_sync_local(offset, size)
+            self._progress_barriers()
+            return
+
+        def acknowledge() -> None:
+            if generation != self._generation:
+                return
+            ctx.counters.unacked -= 1
             if message.flags & DataFlags.SEND_WRITE_ACK:
                 ctx.send(m.WriteAck(message.sector, message.req_id, size))
-        self._progress_barriers()
+            self._progress_barriers()
+
+        if self.host.peer_is_diskless():
+            # DRBD receive_Data: we hold the cluster's only copy; the Primary's disk must get this
+            # block when it comes back, so the mark is durable before the write is acknowledged.
+            epoch.done -= 1
+            self.host.mark_out_of_sync_durably(offset, size, lambda: self._count_done(epoch, acknowledge))
+            return
+        self.host.mark_in_sync_local(offset, size)
+        acknowledge()
+
+    @staticmethod
+    def _count_done(epoch: _Epoch, then: Callable[[], None]) -> None:
+        epoch.done += 1
+        then()
 
     def barrier_received(self, message: m.Barrier) -> None:
         if message.epoch <= self._last_closed:

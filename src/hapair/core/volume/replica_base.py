@@ -129,6 +129,12 @@ class ReplicaBase:
     def local_disk_readable(self) -> bool:
         return self.local_disk_usable()
 
+    def local_read_possible(self, offset: int, length: int) -> bool:
+        if self.local_disk_usable():
+            return True
+        bitmap = self._bitmap
+        return self.local_disk_writable() and bitmap is not None and bitmap.is_clear(offset, length)
+
     def peer_has_disk(self) -> bool:
         return self.peer.disk >= DiskState.INCONSISTENT and self.peer.disk is not DiskState.DUNKNOWN
 
@@ -179,6 +185,16 @@ class ReplicaBase:
         if self._bitmap is not None and self.attached:
             self._bitmap.mark_out_of_sync(offset, length)
 
+    def peer_is_diskless(self) -> bool:
+        return self.state.conn >= ConnState.CONNECTED and self.state.pdsk <= DiskState.FAILED
+
+    def mark_out_of_sync_durably(self, offset: int, length: int, then: Callable[[], None]) -> None:
+        self.mark_out_of_sync_local(offset, length)
+        if self.md is None:
+            then()
+        else:
+            self.md.write_dirty_bitmap(then)
+
     def mark_in_sync(self, offset: int, length: int) -> None:
         self.mark_in_sync_local(offset, length)
 
@@ -190,6 +206,8 @@ class ReplicaBase:
     def note_application_write(self, offset: int, length: int) -> None:
         if self.resync_source is not None:
             self.resync_source.note_application_write(offset, length)
+        if self.resync_target is not None:
+            self.resync_target.note_application_write(offset, length)
 
     def resync_checkpoint(self) -> None:
         if self.md is not None:
@@ -266,6 +284,7 @@ class ReplicaBase:
                 self.ids = fresh
                 self.hold()
                 self.persist_superblock(self.unhold)
+                self.tell_uuids()
             else:
                 self.persist_superblock()
         if ns.susp_nod and self.data_accessible():

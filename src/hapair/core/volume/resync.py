@@ -71,6 +71,7 @@ class _Request:
     offset: int
     size: int
     sent_ns: int
+    stale: bool = False  # an application write overtook it: its reply must not be written
 
 
 class ResyncTarget:
@@ -105,6 +106,14 @@ class ResyncTarget:
 
     def oldest_pending_ns(self) -> int | None:
         return min((r.sent_ns for r in self._in_flight.values()), default=None)
+
+    def note_application_write(self, offset: int, length: int) -> None:
+        """A Primary that is SyncTarget writes: replies to requests for that range were read before
+        the write reached the source and would overwrite it here. They are dropped on arrival and
+        the blocks, still marked, asked for again."""
+        for req in self._in_flight.values():
+            if req.offset < offset + length and offset < req.offset + req.size:
+                req.stale = True
 
     def tick(self) -> None:
         """Issue this tick's requests (call when `now_ns >= next_tick_ns`)."""
@@ -196,6 +205,9 @@ class ResyncTarget:
     def data_received(self, message: m.ResyncDataReply) -> None:
         req = self._take(message)
         ctx = self.ctx
+        if req.stale:
+            self._done(req)
+            return
         ctx.counters.resync_bytes_received += req.size
         ctx.counters.net_received_bytes += req.size
         self.progress.transferred_bytes += req.size
@@ -216,6 +228,9 @@ class ResyncTarget:
 
     def in_sync_received(self, message: m.ResyncIsInSync) -> None:
         req = self._take(message)
+        if req.stale:
+            self._done(req)
+            return
         self.progress.equal_checksum_blocks += -(-req.size // BLOCK_SIZE)
         self.host.mark_in_sync_local(req.offset, req.size)
         self._done(req)

@@ -51,7 +51,17 @@ class WritePathHost(Protocol):
         """0 when client I/O may proceed, -1 to hold it (suspended), else the errno to fail with."""
         ...
 
-    def local_disk_usable(self) -> bool: ...
+    def local_disk_usable(self) -> bool:
+        """UpToDate and attached: every read may be served locally."""
+        ...
+
+    def local_disk_writable(self) -> bool:
+        """Attached with Inconsistent or better data (a SyncTarget Primary writes locally too)."""
+        ...
+
+    def local_read_possible(self, offset: int, length: int) -> bool:
+        """This range may be read locally (UpToDate, or in sync although the disk is Inconsistent)."""
+        ...
 
     def peer_takes_data(self) -> bool:
         """Connected and the peer has a disk that should receive writes."""
@@ -83,11 +93,12 @@ class WriteRequest:
     local_done: bool = False
     local_error: int = 0
     has_local: bool = True
+    local_counts: bool = True  # the local disk was UpToDate: a local success alone is a success
     net_done: bool = True
     net_ok: bool = False
     peer_wrote: bool = False  # WriteAck or BarrierAck: the peer's disk has it
     answered: bool = False
-    al_held: bool = False
+    al: ActivityLog | None = None  # the log holding this write's extents (one per attached disk)
     sent_ns: int = 0
 
 
@@ -201,9 +212,10 @@ class PrimaryWritePath:
         self.in_flight_writes += 1
         self.ctx.counters.app_pending += 1
         al = self.host.activity_log
-        req.has_local = self.host.local_disk_usable() and al is not None
+        req.has_local = self.host.local_disk_writable() and al is not None
+        req.local_counts = req.has_local and self.host.local_disk_usable()
         if req.has_local and al is not None:
-            req.al_held = True
+            req.al = al
             if not al.begin_io(req.offset, len(req.data)):
                 self._al_wait.append(req)
                 self.host.kick_activity_log()
@@ -227,7 +239,7 @@ class PrimaryWritePath:
         waiting, self._al_wait = self._al_wait, []
         for req in waiting:
             req.has_local = False
-            req.al_held = False
+            req.al = None
             self._dispatch(req)
 
     def _dispatch(self, req: WriteRequest) -> None:
@@ -281,10 +293,11 @@ class PrimaryWritePath:
         req.answered = True
         self.in_flight_writes -= 1
         self.ctx.counters.app_pending -= 1
-        if req.local_error == 0:
+        detaching = self.ctx.settings.on_io_error is OnIoError.DETACH
+        if req.local_error == 0 and req.local_counts:
             error = 0
-        elif req.net_ok and (not req.has_local or self.ctx.settings.on_io_error is OnIoError.DETACH):
-            error = 0  # the peer has it; the local disk is (being) detached
+        elif req.net_ok and (not req.has_local or req.local_error == 0 or detaching):
+            error = 0  # the peer has it (an Inconsistent or failed local disk does not count alone)
         else:
             error = errno.EIO
         self._answer(req.req_id, error)
@@ -298,11 +311,8 @@ class PrimaryWritePath:
             self.host.mark_in_sync(req.offset, len(req.data))
 
     def _release_al(self, req: WriteRequest) -> None:
-        al = self.host.activity_log
-        if not self.host.local_disk_usable():
-            req.al_held = False  # the log went with the disk
-        if req.al_held and al is not None:
-            req.al_held = False
+        al, req.al = req.al, None
+        if al is not None and al is self.host.activity_log:  # else the log went with its disk
             al.end_io(req.offset, len(req.data))
 
     def ack_received(self, message: m.RecvAck | m.WriteAck | m.NegAck) -> None:
@@ -374,7 +384,7 @@ class PrimaryWritePath:
             flush.up_to_epoch = self.epoch - 1
             flush.net_done = not any(e <= flush.up_to_epoch for e in self._epochs)
         self._flushes.append(flush)
-        if self.host.local_disk_usable():
+        if self.host.local_disk_writable():
             self.ctx.flush(lambda error: self._flush_local_done(flush, error))
         else:
             flush.local_done = True
@@ -404,7 +414,7 @@ class PrimaryWritePath:
 
     def _start_read(self, req_id: int, offset: int, length: int) -> None:
         ctx = self.ctx
-        if self.host.local_disk_usable():
+        if self.host.local_read_possible(offset, length):
             ctx.counters.app_pending += 1
 
             def done(error: int, data: bytes | memoryview) -> None:
@@ -482,7 +492,7 @@ class PrimaryWritePath:
         self._progress_flushes()
         reads, self._remote_reads = self._remote_reads, OrderedDict()
         for read in reads.values():
-            if self.host.local_disk_usable():
+            if self.host.local_read_possible(read.offset, read.length):
                 self._start_read(read.req_id, read.offset, read.length)
             else:
                 self._answer(read.req_id, errno.EIO)
