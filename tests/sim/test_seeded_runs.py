@@ -29,12 +29,20 @@ def primary(world: PairWorld) -> SimNode | None:
     return None
 
 
+def quiesce(world: PairWorld, what: str) -> None:
+    """In sync, and staying so for a while (a stall or a flap in progress would otherwise turn
+    the next fault into a second one)."""
+    world.run_until(world.in_sync, seconds(120), f"in sync before {what}")
+    world.run_for(seconds(2))
+    world.run_until(world.in_sync, seconds(120), f"in sync before {what}")
+
+
 def single_fault_only(world: PairWorld, primary_node: SimNode) -> None:
     """Before the Secondary may fail, the Primary must hold UpToDate data of its own (else the
     Secondary's copy is the only good one and its loss is a second failure)."""
     replica = primary_node.replica
     if replica is None or replica.state.disk is not DiskState.UP_TO_DATE:
-        world.run_until(world.in_sync, seconds(120), "in sync before a Secondary fault")
+        quiesce(world, "a Secondary fault")
 
 
 ACTIONS = (
@@ -84,7 +92,7 @@ def run_seed(seed: int, steps: int = 25, actions: tuple[str, ...] = ACTIONS) -> 
             case "crash":
                 # failover only from a connected, fully synced pair: the peer has every ack
                 world.wait_idle(seconds(30))
-                world.run_until(world.in_sync, seconds(120), "in sync before a crash")
+                quiesce(world, "a crash")
                 other = world.b if node is world.a else world.a
                 world.workload.burst(node, rng.randint(1, 8))
                 world.run_for(rng.randint(0, 2000) * 1000)
@@ -112,7 +120,7 @@ def run_seed(seed: int, steps: int = 25, actions: tuple[str, ...] = ACTIONS) -> 
                 if other.replica is not None and other.replica.md is None:
                     other.admin(other.attach_command())
             case "primary_disk_error":
-                world.run_until(world.in_sync, seconds(120), "in sync before a disk error")
+                quiesce(world, "a disk error")
                 node.disk.fail_writes(0, node.layout.area_offset)
                 world.workload.burst(node, rng.randint(1, 10))
                 world.wait_idle(seconds(30))
@@ -133,6 +141,12 @@ def run_seed(seed: int, steps: int = 25, actions: tuple[str, ...] = ACTIONS) -> 
                     other.admin(Invalidate(other.next_cmd_id()))
         world.run_for(rng.randint(1, 200) * MS)
     world.wait_idle(seconds(30))
+    world.network.heal()
+    world.run_for(seconds(1))
+    for n in world.nodes.values():  # the operator re-attaches a disk that was dropped
+        if n.replica is not None and n.replica.md is None:
+            n.disk.repair()
+            n.admin(n.attach_command())
     world.heal_and_converge(seconds(300))
     for node in world.nodes.values():
         checkers.require(checkers.lost_acked_writes(node, world.workload.history))

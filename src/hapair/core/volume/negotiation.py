@@ -292,6 +292,8 @@ class NegotiationMixin(ReplicaBase):
     ) -> None:
         bitmap = self._bitmap
         assert bitmap is not None
+        if self.peer.uuids is not None:
+            self.sync_peer_ids = self.peer.uuids.ids  # what a SyncTarget adopts when done
         self.exchange = BitmapExchange(as_source, full)
         conn = ConnState.WF_BITMAP_S if as_source else ConnState.WF_BITMAP_T
         wanted = replace(self.state, conn=conn, peer=self.peer.role, pdsk=self.real_peer_disk())

@@ -259,7 +259,7 @@ class ReplicaBase:
         """Apply a state change (raises StateChangeRefused for a refused soft change)."""
         os = self.state
         fallback = None
-        if os.disk is DiskState.NEGOTIATING:
+        if os.disk is DiskState.NEGOTIATING and self._peer_generation_unchanged():
             fallback = (self.negotiating_disk, DiskState.DUNKNOWN)
         ns, warning = check_state_change(os, wanted, self.rules(), hard=hard, negotiation_fallback=fallback)
         if ns == os:
@@ -272,6 +272,13 @@ class ReplicaBase:
             self.ctx.emit(NoticeLogged(warning.value, Level.WARNING))
         self.after_state_change(os, ns)
         return ns
+
+    def _peer_generation_unchanged(self) -> bool:
+        """DRBD's ed_uuid test: a disk that loses its connection while Negotiating keeps its
+        attach-time state only if the data generation we were exposing is still the one on it;
+        otherwise the peer moved on while we were without a disk, and the disk is dropped."""
+        report = self.peer.uuids
+        return report is None or report.ids.current & ~1 == self.ids.current & ~1
 
     def after_state_change(self, os: ReplicaState, ns: ReplicaState) -> None:
         if not ns.conn.is_sync and (self.resync_target is not None or self.resync_source is not None):
