@@ -351,7 +351,7 @@ class PrimaryWritePath:
 
     def idle_check(self) -> None:
         """DRBD sends a barrier when its sender goes idle: close the epoch once no write is pending."""
-        if self._epoch_writes and all(r.answered for r in self._epoch_writes) and not self._al_wait:
+        if self._epoch_writes and self.in_flight_writes == 0:
             self.close_epoch()
 
     def barrier_ack_received(self, message: m.BarrierAck) -> None:
