@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import assert_never
 
 from hapair.core.volume import control_messages as cm
 from hapair.core.volume.activity_log import ActivityLog, initialized_block, replay
@@ -129,6 +130,8 @@ class AdminMixin(NegotiationMixin):
                 self.persist_superblock(self._completer(cmd_id))
             case NewCurrentUuid(cmd_id, clear):
                 self.do_new_current_uuid(clear, self._completer(cmd_id))
+            case _ as unreachable:
+                assert_never(unreachable)
 
     def _completer(self, cmd_id: int, refusal: str = "") -> Done:
         def done() -> None:
