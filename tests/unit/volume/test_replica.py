@@ -221,3 +221,22 @@ def test_promote_needs_up_to_date_data_and_primary_force_overrides() -> None:
     with pytest.raises(StateChangeRefused, match="UpToDate"):
         replica.admin(Primary(1), 0)
     assert replica.state.role is Role.SECONDARY
+
+
+def test_a_write_to_a_cold_extent_waits_for_its_activity_log_transaction() -> None:
+    world = started(12)
+    world.workload.blocks = world.data_blocks
+    disk = world.a.disk
+    disk.trace_writes = True
+    al_start = world.a.layout.area_offset + world.a.layout.al_at
+    al_end = al_start + world.a.layout.al.size_bytes
+    cold_block = 3 * 1024 + 7  # in the fourth 4 MiB extent, not touched since attach
+    world.workload.write(world.a, cold_block)
+    world.wait_idle()
+    writes = [off for off, _ in disk.stats.write_ranges]
+    data_at = writes.index(cold_block * BLOCK)
+    assert any(al_start <= off < al_end for off in writes[:data_at])  # the AL block went first
+    disk.stats.write_ranges.clear()
+    world.workload.write(world.a, cold_block + 1)  # same extent: now hot, no transaction
+    world.wait_idle()
+    assert not any(al_start <= off < al_end for off, _ in disk.stats.write_ranges)
