@@ -14,7 +14,7 @@ from hapair.core.volume.settings import Protocol
 from hapair.core.volume.state_rules import StateChangeRefused
 from hapair.core.volume.states import ConnState, DiskState, Role
 from hapair.sim import checkers
-from hapair.sim.scenarios import promote, wait_apart
+from hapair.sim.scenarios import heal_into_resync, promote, wait_apart, write_while_apart
 from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
 SEEDS = [1, 2, 3, 4, 5]
@@ -91,28 +91,11 @@ def test_secondary_power_loss_then_return_resyncs_from_the_primary(seed: int) ->
     no_acked_write_lost(world)
 
 
-def write_while_apart(world: PairWorld, blocks: int) -> None:
-    """Partition, write `blocks` blocks on alice (and flush them), leave the network partitioned."""
-    world.network.partition()
-    wait_apart(world)
-    world.workload.blocks = blocks
-    for block in range(blocks):
-        world.workload.write(world.a, block)
-    world.wait_idle()
-    world.workload.flush(world.a)
-    world.wait_idle()
-
-
 @pytest.mark.parametrize("seed", SEEDS[:3])
 def test_sync_target_crash_during_resync_resumes_and_is_never_promotable(seed: int) -> None:
     world = started(seed, resync_rate_kib=400)  # slow: 200 blocks take two seconds
-    write_while_apart(world, 200)
-    world.network.heal()
-    world.run_until(
-        lambda: world.b.replica is not None and world.b.replica.state.conn is ConnState.SYNC_TARGET,
-        seconds(30),
-        "resync start",
-    )
+    write_while_apart(world, list(range(200)))
+    heal_into_resync(world)
     world.run_for(seconds(1.5))
     assert world.b.replica is not None and world.b.replica.bitmap is not None
     left_before = world.b.replica.bitmap.weight
@@ -135,13 +118,8 @@ def test_sync_target_crash_during_resync_resumes_and_is_never_promotable(seed: i
 @pytest.mark.parametrize("seed", SEEDS[:3])
 def test_sync_source_crash_leaves_the_target_inconsistent_and_unpromotable(seed: int) -> None:
     world = started(seed, resync_rate_kib=400)
-    write_while_apart(world, 200)
-    world.network.heal()
-    world.run_until(
-        lambda: world.a.replica is not None and world.a.replica.state.conn is ConnState.SYNC_SOURCE,
-        seconds(30),
-        "resync start",
-    )
+    write_while_apart(world, list(range(200)))
+    heal_into_resync(world)
     world.run_for(seconds(0.2))
     world.a.power_loss()
     wait_apart(world)
@@ -202,13 +180,8 @@ def test_frozen_secondary_disk_is_expelled_after_ko_count_and_the_primary_goes_o
 
 def test_sync_target_disk_failure_aborts_the_resync_and_a_repaired_disk_catches_up() -> None:
     world = started(32, resync_rate_kib=800)
-    write_while_apart(world, 120)
-    world.network.heal()
-    world.run_until(
-        lambda: world.b.replica is not None and world.b.replica.resync_target is not None,
-        seconds(30),
-        "resync",
-    )
+    write_while_apart(world, list(range(120)))
+    heal_into_resync(world)
     world.run_for(seconds(0.2))
     world.b.disk.fail_writes(0, world.b.layout.area_offset)
     world.run_for(seconds(1))

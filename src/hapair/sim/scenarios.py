@@ -39,6 +39,29 @@ def wait_standalone(world: PairWorld, timeout_ns: int = seconds(30)) -> None:
     )
 
 
+def write_while_apart(world: PairWorld, blocks: list[int], *, flush: bool = True) -> None:
+    """Partition the pair, write `blocks` on alice (then flush them), leave the partition on."""
+    world.network.partition()
+    wait_apart(world)
+    world.workload.blocks = max(world.workload.blocks, max(blocks, default=0) + 1)
+    for block in blocks:
+        world.workload.write(world.a, block)
+    world.wait_idle()
+    if flush:
+        world.workload.flush(world.a)
+        world.wait_idle()
+
+
+def heal_into_resync(world: PairWorld, timeout_ns: int = seconds(30)) -> None:
+    """Heal the partition and wait until bob pulls blocks as SyncTarget (alice is SyncSource)."""
+    world.network.heal()
+    world.run_until(
+        lambda: world.b.replica is not None and world.b.replica.resync_target is not None,
+        timeout_ns,
+        "resync start",
+    )
+
+
 def promote(world: PairWorld, node: SimNode, *, force: bool = False) -> str:
     """`primary [--force]`; returns the refusal text ("" when it worked) once it completed."""
     cmd_id = node.admin(Primary(node.next_cmd_id(), force=force))

@@ -27,7 +27,7 @@ from hapair.core.volume.status_text import adm_status, proc_drbd_text
 from hapair.core.volume.wire import encode
 from hapair.sim import checkers
 from hapair.sim.rng import SimRandom, StreamEntropy
-from hapair.sim.scenarios import wait_apart
+from hapair.sim.scenarios import heal_into_resync, wait_apart, write_while_apart
 from hapair.sim.workload import BLOCK, block_payload
 from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
@@ -150,17 +150,8 @@ def test_on_no_data_accessible(policy: OnNoDataAccessible) -> None:
 
 def test_status_renders_during_resync() -> None:
     world = started(8, resync_rate_kib=400)
-    world.network.partition()
-    wait_apart(world)
-    for block in range(60):
-        world.workload.write(world.a, block)
-    world.wait_idle()
-    world.network.heal()
-    world.run_until(
-        lambda: world.a.replica is not None and world.a.replica.state.conn is ConnState.SYNC_SOURCE,
-        seconds(30),
-        "resync",
-    )
+    write_while_apart(world, list(range(60)))
+    heal_into_resync(world)
     world.run_for(seconds(0.2))
     assert world.a.replica is not None
     snap = world.a.replica.status(world.sched.now_ns)

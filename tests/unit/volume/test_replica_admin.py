@@ -24,7 +24,7 @@ from hapair.core.volume.metadata import MetadataError
 from hapair.core.volume.state_rules import StateChangeRefused
 from hapair.core.volume.states import ConnState, DiskState, Role
 from hapair.sim import checkers
-from hapair.sim.scenarios import promote, wait_apart
+from hapair.sim.scenarios import heal_into_resync, promote, write_while_apart
 from hapair.sim.workload import BLOCK
 from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
@@ -65,17 +65,8 @@ def test_simultaneous_promotions_leave_exactly_one_primary(seed: int) -> None:
 
 def test_sync_target_is_never_promotable() -> None:
     world = world_with(2, resync_rate_kib=200)
-    world.network.partition()
-    wait_apart(world)
-    for block in range(40):
-        world.workload.write(world.a, block)
-    world.wait_idle()
-    world.network.heal()
-    world.run_until(
-        lambda: world.b.replica is not None and world.b.replica.state.conn is ConnState.SYNC_TARGET,
-        seconds(30),
-        "SyncTarget",
-    )
+    write_while_apart(world, list(range(40)))
+    heal_into_resync(world)
     world.a.admin(Secondary(world.a.next_cmd_id()))
     with pytest.raises(StateChangeRefused):
         world.b.admin(Primary(world.b.next_cmd_id()))

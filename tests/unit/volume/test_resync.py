@@ -7,7 +7,7 @@ import pytest
 from hapair.core.volume.events import ResyncFinished, ResyncStarted
 from hapair.core.volume.rate_control import ControllerParams, ResyncController
 from hapair.sim import checkers
-from hapair.sim.scenarios import wait_apart
+from hapair.sim.scenarios import heal_into_resync, wait_apart, write_while_apart
 from hapair.sim.workload import BLOCK
 from hapair.sim.world import MS, PairWorld, pair_settings, seconds
 
@@ -53,14 +53,6 @@ def test_in_flight_is_capped_by_max_buffers() -> None:
     assert ctl.requests_for_tick(0, 32 * 8) == 0
 
 
-def partitioned_writes(world: PairWorld, blocks: list[int]) -> None:
-    world.network.partition()
-    wait_apart(world)
-    for block in blocks:
-        world.workload.write(world.a, block)
-    world.wait_idle()
-
-
 def started(seed: int, **kw: object) -> PairWorld:
     return PairWorld.started(seed, pair_settings(**kw))
 
@@ -69,7 +61,7 @@ def test_resync_goes_in_disk_order_and_moves_only_marked_blocks() -> None:
     world = started(1, resync_rate_kib=2000)
     world.workload.blocks = world.data_blocks
     blocks = [900, 3, 512, 77, 78, 79, 2000, 1]
-    partitioned_writes(world, blocks)
+    write_while_apart(world, blocks)
     world.a.disk.trace_writes = True
     world.b.disk.trace_writes = True
     world.network.heal()
@@ -92,7 +84,7 @@ def test_fixed_resync_rate_holds_within_ten_percent(rate_kib: int) -> None:
     world = started(2, resync_rate_kib=rate_kib)
     world.workload.blocks = world.data_blocks
     count = rate_kib // 4 * 3  # three seconds' worth
-    partitioned_writes(world, list(range(count)))
+    write_while_apart(world, list(range(count)))
     world.network.heal()
     world.run_until(world.in_sync, seconds(60), "resync")
     finished = [e for e in world.b.log.of_type(ResyncFinished) if isinstance(e, ResyncFinished)][-1]
@@ -123,13 +115,8 @@ def test_checksum_resync_after_a_primary_crash_moves_only_differing_blocks() -> 
 def test_application_writes_during_resync_win_over_resync_data() -> None:
     world = started(4, resync_rate_kib=800)
     world.workload.blocks = 64
-    partitioned_writes(world, list(range(64)))
-    world.network.heal()
-    world.run_until(
-        lambda: world.b.replica is not None and world.b.replica.resync_target is not None,
-        seconds(30),
-        "resync",
-    )
+    write_while_apart(world, list(range(64)))
+    heal_into_resync(world)
     for _ in range(40):  # keep rewriting the blocks being resynced
         world.workload.burst(world.a, 8)
         world.run_for(20 * MS)
