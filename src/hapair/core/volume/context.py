@@ -46,6 +46,7 @@ class Counters:
     epochs: int = 1  # ep
     resync_bytes_sent: int = 0
     resync_bytes_received: int = 0
+    application_writes: int = 0  # client writes here, or mirrored writes received (c-min-rate)
 
 
 class ReplicaContext:

@@ -80,6 +80,7 @@ class PeerWriteApplier:
         epoch.received += 1
         ctx.counters.net_received_bytes += size
         ctx.counters.unacked += 1
+        ctx.counters.application_writes += 1
         generation = self._generation
         if message.flags & DataFlags.SEND_RECEIVE_ACK:
             ctx.send(m.RecvAck(message.sector, message.req_id, size))

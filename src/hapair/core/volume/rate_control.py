@@ -11,6 +11,8 @@ number of sectors to request now.
   flight and nothing arrived, so the first plan is filled at `resync-rate`.
 
 Either way the in-flight amount is capped at `max-buffers / 2` pages of 4 KiB, as DRBD does.
+While application writes are going on, the resync is throttled down to `c-min-rate` (DRBD's
+`drbd_rs_should_slow_down`; 0 means never throttle), so it does not starve the application.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class ControllerParams:
     c_fill_target_sectors: int = 100
     c_delay_target: int = 10
     c_max_rate_kib: int = 102400
+    c_min_rate_kib: int = 250
     max_buffers: int = 2048
 
     @classmethod
@@ -43,6 +46,7 @@ class ControllerParams:
             c_fill_target_sectors=s.c_fill_target_sectors,
             c_delay_target=s.c_delay_target_ds,
             c_max_rate_kib=s.c_max_rate_kib,
+            c_min_rate_kib=s.c_min_rate_kib,
             max_buffers=s.max_buffers,
         )
 
@@ -65,8 +69,9 @@ class ResyncController:
     def dynamic(self) -> bool:
         return self.params.c_plan_ahead > 0
 
-    def requests_for_tick(self, sect_in: int, in_flight: int) -> int:
-        """Sectors to request in this tick (before the in-flight cap)."""
+    def requests_for_tick(self, sect_in: int, in_flight: int, *, application_busy: bool = False) -> int:
+        """Sectors to request in this tick; `application_busy`: application writes happened since
+        the last tick."""
         p = self.params
         if not self.dynamic:
             rate = p.resync_rate_kib * SECTORS_PER_KIB + self._carry
@@ -74,6 +79,8 @@ class ResyncController:
             wanted = rate // TICKS_PER_SECOND
         else:
             wanted = self._controller(sect_in, in_flight)
+        if application_busy and p.c_min_rate_kib:
+            wanted = min(wanted, max(1, p.c_min_rate_kib * SECTORS_PER_KIB // TICKS_PER_SECOND))
         room = p.max_in_flight_sectors - in_flight
         return max(0, min(wanted, room))
 

@@ -99,6 +99,7 @@ class ResyncTarget:
         self.finished = False
         self._checkpoint_ns = ctx.now_ns
         self._done_since_checkpoint = 0
+        self._app_writes_seen = ctx.counters.application_writes
 
     @property
     def failed_blocks(self) -> int:
@@ -119,7 +120,11 @@ class ResyncTarget:
         """Issue this tick's requests (call when `now_ns >= next_tick_ns`)."""
         ctx = self.ctx
         self.next_tick_ns = ctx.now_ns + TICK_NS
-        self._budget += self.controller.requests_for_tick(self._sect_in, self._in_flight_sectors)
+        writes = ctx.counters.application_writes
+        busy, self._app_writes_seen = writes != self._app_writes_seen, writes
+        self._budget += self.controller.requests_for_tick(
+            self._sect_in, self._in_flight_sectors, application_busy=busy
+        )
         self._sect_in = 0
         bitmap = self.host.bitmap
         assert bitmap is not None

@@ -210,6 +210,7 @@ class PrimaryWritePath:
         req.net_id = self._next_net_id
         self._next_net_id += 1
         self.in_flight_writes += 1
+        self.ctx.counters.application_writes += 1
         self.ctx.counters.app_pending += 1
         al = self.host.activity_log
         req.has_local = self.host.local_disk_writable() and al is not None
