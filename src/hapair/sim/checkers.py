@@ -107,8 +107,8 @@ def converged(a: SimNode, b: SimNode) -> list[str]:
     if left != right:
         differing = [i for i in range(0, size, BLOCK) if left[i : i + BLOCK] != right[i : i + BLOCK]]
         return [f"replicas differ in {len(differing)} blocks, first at block {differing[0] // BLOCK}"]
-    if a.replica.ids.words()[0] & ~1 != b.replica.ids.words()[0] & ~1:
-        problems.append(f"current generations differ: {a.replica.ids.text()} vs {b.replica.ids.text()}")
+    if a.replica.ids.masked() != b.replica.ids.masked():
+        problems.append(f"generation ids differ: {a.replica.ids.text()} vs {b.replica.ids.text()}")
     return problems
 
 

@@ -217,7 +217,6 @@ class NegotiationMixin(ReplicaBase):
                 f"The peer's size ({peer.sizes.current_size} bytes) differs from mine ({self.data_size})"
             )
             return
-        self.sync_peer_ids = peer.uuids.ids
         outcome = sync_handshake(
             HandshakeInput(
                 me=self.uuid_report(),
@@ -267,7 +266,9 @@ class NegotiationMixin(ReplicaBase):
                 replace(self.state, conn=ConnState.CONNECTED, peer=peer.role, pdsk=peer_disk, disk=my_disk)
             )
             return
-        self.begin_bitmap_exchange(outcome.becomes_sync_source, disk=my_disk, full=outcome.full_sync)
+        self.begin_bitmap_exchange(
+            outcome.becomes_sync_source, disk=my_disk, full=outcome.full_sync, peer_ids=cmp.peer_ids
+        )
 
     def set_state_and_tell(self, wanted: ReplicaState) -> None:
         """A hard change after which the peer must hear our State even if nothing it sees changed."""
@@ -288,12 +289,20 @@ class NegotiationMixin(ReplicaBase):
     # ---- bitmap exchange and resync ----
 
     def begin_bitmap_exchange(
-        self, as_source: bool, *, disk: DiskState | None = None, full: bool = False
+        self,
+        as_source: bool,
+        *,
+        disk: DiskState | None = None,
+        full: bool = False,
+        peer_ids: GenerationIds | None = None,
     ) -> None:
+        """WFBitMapS/T. `peer_ids`: the peer's ids as the handshake saw (and maybe repaired) them,
+        which a SyncTarget adopts when done (DRBD's p_uuid); by default the latest received."""
         bitmap = self._bitmap
         assert bitmap is not None
-        if self.peer.uuids is not None:
-            self.sync_peer_ids = self.peer.uuids.ids  # what a SyncTarget adopts when done
+        if peer_ids is None and self.peer.uuids is not None:
+            peer_ids = self.peer.uuids.ids
+        self.sync_peer_ids = peer_ids
         self.exchange = BitmapExchange(as_source, full)
         conn = ConnState.WF_BITMAP_S if as_source else ConnState.WF_BITMAP_T
         wanted = replace(self.state, conn=conn, peer=self.peer.role, pdsk=self.real_peer_disk())
