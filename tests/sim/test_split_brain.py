@@ -167,3 +167,16 @@ def test_after_sb_2pri_call_pri_lost_after_sb_demotes_the_loser() -> None:
     assert world.b.replica is not None and world.b.replica.state.role is Role.SECONDARY
     assert world.a.replica is not None and world.a.replica.state.role is Role.PRIMARY
     winner_survives(world, world.a, sb)
+
+
+def test_discard_my_data_on_the_secondary_while_the_survivor_stays_primary() -> None:
+    world = started(16)
+    sb = make_split_brain(world, (1, 2), (40, 41, 42), keep_primaries=1)  # alice stays Primary
+    world.network.heal()
+    wait_standalone(world)
+    checkers.require(checkers.split_brain_seen_on_both(world.a, world.b))
+    reconnect(world.b, discard_my_data=True)  # the runbook's recovery on the victim
+    reconnect(world.a)
+    world.heal_and_converge()
+    assert world.a.replica is not None and world.a.replica.state.role is Role.PRIMARY
+    winner_survives(world, world.a, sb)
