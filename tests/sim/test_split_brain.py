@@ -16,7 +16,7 @@ from hapair.core.volume.split_brain import AfterSbPolicy, parse_after_sb
 from hapair.core.volume.states import ConnState, Role
 from hapair.sim import checkers
 from hapair.sim.node import SimNode
-from hapair.sim.scenarios import SplitBrain, make_split_brain, reconnect, resync_blocks
+from hapair.sim.scenarios import SplitBrain, make_split_brain, reconnect, resync_blocks, wait_standalone
 from hapair.sim.world import PairWorld, pair_settings, seconds
 
 
@@ -52,13 +52,7 @@ def test_disconnect_policy_leaves_both_standalone_then_discard_my_data_recovers(
     world = started(seed)
     sb = make_split_brain(world, (1, 2, 3), (40, 41))
     world.network.heal()
-    world.run_until(
-        lambda: all(
-            n.replica is not None and n.replica.state.conn is ConnState.STANDALONE for n in (world.a, world.b)
-        ),
-        seconds(30),
-        "both StandAlone",
-    )
+    wait_standalone(world)
     checkers.require(checkers.split_brain_seen_on_both(world.a, world.b))
     assert all(not e.resolved for n in (world.a, world.b) for e in detected_on(n))
     assert checkers.block_versions(world.b, [40, 41]) != checkers.block_versions(world.a, [40, 41])
@@ -98,13 +92,7 @@ def test_discard_zero_changes_refuses_when_both_changed() -> None:
     world = started(8, after_sb_0pri=AfterSbPolicy.DISCARD_ZERO_CHANGES)
     make_split_brain(world, (1,), (2,))
     world.network.heal()
-    world.run_until(
-        lambda: all(
-            n.replica is not None and n.replica.state.conn is ConnState.STANDALONE for n in (world.a, world.b)
-        ),
-        seconds(30),
-        "both StandAlone",
-    )
+    wait_standalone(world)
     checkers.require(checkers.split_brain_seen_on_both(world.a, world.b))
 
 
