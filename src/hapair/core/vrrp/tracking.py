@@ -6,7 +6,8 @@ every `interval`, never two runs at once) and turns results into a status with k
 counter (`vrrp_script_child_thread`). Several instances may track one script; the tracker is shared
 and reports status changes, which `VrrpNode` hands to every subscribed instance.
 
-`TrackedState` is one instance's view: the latest status of each tracked script and interface, from
+`TrackedState` is one instance's view: the latest status of each tracked script, interface and
+condition (hapair's `TrackedCondition`, reported by the host and weighed exactly like a script), from
 which the effective priority and the FAULT condition are computed. keepalived adjusts a running total
 as events arrive; computing the same total from the current statuses is equivalent and cannot drift:
 
@@ -136,6 +137,9 @@ class TrackedState:
         self._settings = settings
         self._scripts: dict[str, ScriptStatus] = {t.name: ScriptStatus.INIT for t in settings.track_scripts}
         self._interfaces: dict[str, bool] = {t.name: True for t in settings.track_interfaces}
+        self._conditions: dict[str, ScriptStatus] = {
+            t.name: ScriptStatus.INIT for t in settings.track_conditions
+        }
         self._primary_up = True
 
     def set_initial_script_statuses(self, statuses: Mapping[str, ScriptStatus]) -> None:
@@ -154,6 +158,16 @@ class TrackedState:
         if name not in self._scripts:
             return False
         self._scripts[name] = ScriptStatus.OK if ok else ScriptStatus.FAILED
+        return True
+
+    def tracks_condition(self, name: str) -> bool:
+        return name in self._conditions
+
+    def set_condition(self, name: str, ok: bool) -> bool:
+        """Record a condition's status; True if this instance tracks it."""
+        if name not in self._conditions:
+            return False
+        self._conditions[name] = ScriptStatus.OK if ok else ScriptStatus.FAILED
         return True
 
     def set_interface(self, name: str, up: bool) -> bool:
@@ -178,6 +192,10 @@ class TrackedState:
             status = self._scripts[script.name]
             ok = None if status is ScriptStatus.INIT else status is ScriptStatus.OK
             total += weight_adjustment(script.weight, script.reverse, ok)
+        for condition in self._settings.track_conditions:
+            status = self._conditions[condition.name]
+            ok = None if status is ScriptStatus.INIT else status is ScriptStatus.OK
+            total += weight_adjustment(condition.weight, condition.reverse, ok)
         return max(1, min(254, total))
 
     def fault_causes(self) -> list[str]:
@@ -197,15 +215,27 @@ class TrackedState:
                 and (status is ScriptStatus.OK) == script.reverse
             ):
                 causes.append(f"({name}): entering FAULT state due to script {script.name}")
+        for condition in self._settings.track_conditions:
+            status = self._conditions[condition.name]
+            if (
+                condition.weight == 0
+                and status is not ScriptStatus.INIT
+                and (status is ScriptStatus.OK) == condition.reverse
+            ):
+                causes.append(f"({name}): entering FAULT state due to condition {condition.name}")
         return causes
 
     def faulted(self) -> bool:
         return bool(self.fault_causes())
 
     def awaiting_scripts(self) -> bool:
-        """A weight-0 script has not reported yet: keepalived keeps the instance down until it does."""
+        """A weight-0 script (or condition) has not reported yet: keepalived keeps the instance down
+        until it does."""
         return any(
             s.weight == 0 and self._scripts[s.name] is ScriptStatus.INIT for s in self._settings.track_scripts
+        ) or any(
+            c.weight == 0 and self._conditions[c.name] is ScriptStatus.INIT
+            for c in self._settings.track_conditions
         )
 
     def down(self) -> bool:
