@@ -7,7 +7,7 @@ import random
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from witness_world import Clock, WitnessWorld
+from witness_world import Clock, Network, WitnessWorld
 
 from hapair.core.witness import LeaseTerms
 
@@ -26,7 +26,7 @@ def network_for(
     cuts: list[tuple[tuple[str, str], int, int]],
     duplicate: float,
     max_delay: int,
-) -> object:
+) -> Network:
     """Each direction has its own loss rate and may be cut for whole windows (a partition)."""
 
     def deliver(sender: str, receiver: str, now: int) -> list[int]:
@@ -68,7 +68,7 @@ def worlds(draw: st.DrawFn) -> WitnessWorld:
     )
     world = WitnessWorld(
         clocks,
-        network,  # type: ignore[arg-type]
+        network,
         client_terms=terms,
         witness_terms=terms,
         retry_ns=draw(st.sampled_from([20 * MS, 100 * MS])),
