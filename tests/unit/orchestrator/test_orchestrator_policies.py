@@ -38,6 +38,15 @@ ALONE = VolumeObserved(VolumeRole.SECONDARY, DiskState.UP_TO_DATE)
 PRIMARY_ALONE = VolumeObserved(VolumeRole.PRIMARY, DiskState.UP_TO_DATE)
 
 
+def health(h: GroupHarness) -> list[VrrpConditionChanged]:
+    """The changes of the weight-0 health condition (not of the apart condition)."""
+    return [c for c in h.of_type(VrrpConditionChanged) if c.condition == "hapair-r0"]
+
+
+def apart(h: GroupHarness) -> list[bool]:
+    return [c.ok for c in h.of_type(VrrpConditionChanged) if c.condition == "hapair-r0-apart"]
+
+
 def test_the_gate_holds_a_master_while_the_peer_is_primary_then_lets_it_through() -> None:
     h = GroupHarness.of()
     h.become_master(PEER_PRIMARY)
@@ -62,7 +71,7 @@ def test_a_gate_that_stays_shut_fails_the_group_after_promotion_wait() -> None:
     h.run_for(1)
     assert h.state() is GroupState.FAILED
     assert "promotion refused for 20 s: the peer is Primary" in h.group.status(h.now).cause
-    assert h.of_type(VrrpConditionChanged)[-1].ok is False
+    assert health(h)[-1].ok is False
 
 
 def test_waiting_ends_quietly_when_vrrp_gives_up_mastership() -> None:
@@ -152,12 +161,24 @@ def test_vrrp_health_follows_the_disk_and_is_reported_on_change_only() -> None:
     h.feed(VolumeObserved(VolumeRole.SECONDARY, DiskState.INCONSISTENT, connected=True))
     h.feed(PEER_SECONDARY)
     h.feed(VolumeObserved(VolumeRole.SECONDARY, DiskState.OUTDATED))
-    assert [(c.ok, c.cause) for c in h.of_type(VrrpConditionChanged)] == [
+    assert [(c.ok, c.cause) for c in health(h)] == [
         (False, "the disk is Inconsistent"),
         (True, "the disk is UpToDate"),
         (False, "the disk is Outdated"),
     ]
-    assert h.of_type(VrrpConditionChanged)[0].condition == "hapair-r0"
+    assert apart(h) == [True, False], "the last one is a Secondary cut off from its peer"
+
+
+def test_a_secondary_cut_off_from_its_peer_yields_its_vrrp_priority() -> None:
+    h = GroupHarness.of()
+    h.feed(PEER_SECONDARY)
+    h.feed(ALONE)
+    h.feed(PRIMARY_ALONE)
+    h.feed(ALONE)
+    h.feed(PEER_SECONDARY)
+    assert apart(h) == [True, False, True, False, True]
+    second = [c for c in h.of_type(VrrpConditionChanged) if c.condition == "hapair-r0-apart"][1]
+    assert second.cause == "a Secondary cut off from its peer"
 
 
 def test_nothing_is_reported_to_vrrp_before_the_volume_is_known() -> None:
@@ -188,7 +209,7 @@ def test_a_dead_service_fails_the_group_over() -> None:
     h.feed(ServiceFailed("check exited 7"))
     h.run_for(S)
     assert h.states() == [GroupState.STOPPING, GroupState.FAILED]
-    assert h.of_type(VrrpConditionChanged)[-1].ok is False
+    assert health(h)[-1].ok is False
     assert h.group.status(h.now).cause == "the service failed: check exited 7"
 
 
@@ -218,3 +239,34 @@ def test_status_says_what_is_going_on() -> None:
     status = h.group.status(h.now)
     assert (status.state, status.vrrp, status.step) == (GroupState.STARTING, VrrpRole.MASTER, Step.MOUNT)
     assert status.volume == PEER_SECONDARY.describe() and status.io_mode is IoMode.RUN
+
+
+def test_a_primary_without_quorum_steps_out_of_vrrp_after_the_grace() -> None:
+    h = started_with_witness(quorum_loss_grace_ns=2 * S)
+    h.feed(PRIMARY_ALONE)
+    lost_at = h.now
+    h.run_until(lost_at + 2 * S - 1)
+    assert not [c for c in health(h) if not c.ok], "a short loss moves nothing"
+    h.run_until(lost_at + 2 * S)
+    [down] = health(h)
+    assert not down.ok and down.cause == "writes held for want of quorum for 2 s"
+
+
+def test_a_vote_within_the_grace_keeps_vrrp_untouched() -> None:
+    h = started_with_witness(quorum_loss_grace_ns=2 * S)
+    h.feed(PRIMARY_ALONE)
+    h.run_for(S)
+    h.feed(WitnessVoteChanged(h.now + 9 * S))
+    h.run_for(5 * S)
+    assert not health(h)
+
+
+def test_letting_go_fails_held_writes_so_the_unmount_can_finish() -> None:
+    h = started_with_witness()
+    h.feed(PRIMARY_ALONE)
+    assert len(h.of_type(SuspendIo)) == 1
+    h.feed(VrrpStateObserved(VrrpRole.FAULT))
+    [failed] = h.of_type(FailIo)
+    assert failed.cause.endswith("the group is letting go")
+    h.run_for(S)
+    assert h.state() is GroupState.STOPPED

@@ -63,8 +63,8 @@ def deny(seq: int, holder: str = "node2", retry: int = 4 * S) -> ReplyReceived:
     return ReplyReceived(encode(VoteDenied("node1", "r0", 77, BOOT, seq, retry, holder), SECRET))
 
 
-def lose_peer(c: WitnessClient, now: int, *, primary: bool) -> list[ClientEffect]:
-    c.handle(LocalRoleChanged("r0", primary), now)
+def lose_peer(c: WitnessClient, now: int, *, primary: bool, master: bool = True) -> list[ClientEffect]:
+    c.handle(LocalRoleChanged("r0", primary, master), now)
     return c.handle(PeerVisibilityChanged("r0", False), now)
 
 
@@ -83,7 +83,26 @@ def test_a_primary_asks_at_once_and_believes_from_the_send_time() -> None:
     assert c.held_until("r0") == S + VALIDITY
 
 
-def test_a_secondary_waits_its_standby_delay() -> None:
+def test_a_backup_that_is_not_primary_never_asks() -> None:
+    c = client()
+    assert sent(lose_peer(c, S, primary=False, master=False)) == []
+    assert c.next_deadline() is None
+    [request] = sent(c.handle(LocalRoleChanged("r0", False, True), 2 * S) + c.handle(TimerExpired(), 3 * S))
+    assert isinstance(request, VoteRequest), "once it is VRRP master it asks (after its delay)"
+
+
+def test_a_holder_that_stops_being_a_candidate_gives_the_vote_back() -> None:
+    c = client()
+    [first] = sent(lose_peer(c, 0, primary=True))
+    c.handle(grant(first.seq), 10 * MS)
+    assert c.held_until("r0") is not None
+    out = c.handle(LocalRoleChanged("r0", False, False), S)
+    [release] = sent(out)
+    assert isinstance(release, VoteRelease)
+    assert changes(out) == [VoteChanged("r0", None, None, "this node is no longer a candidate")]
+
+
+def test_a_secondary_master_waits_its_standby_delay() -> None:
     c = client()
     assert sent(lose_peer(c, S, primary=False)) == []
     assert c.next_deadline() == S + 300 * MS

@@ -75,7 +75,7 @@ def worlds(draw: st.DrawFn) -> WitnessWorld:
         standby_delay_ns=draw(st.sampled_from([0, 50 * MS, 300 * MS])),
     )
     for name in ("node1", "node2"):
-        world.role(0, name, draw(st.booleans()))
+        world.role(0, name, draw(st.booleans()), draw(st.sampled_from([True, True, False])))
         toggles = draw(st.lists(st.integers(0, HORIZON), max_size=4))
         visible = False
         world.peer_visible(0, name, visible)
@@ -132,6 +132,7 @@ def test_handover_after_the_holder_falls_silent_never_overlaps(
     world.peer_visible(0, "node1", False)
     world.run_until(2 * LEASE)  # past the quiet period (at most 1.12 lease at 10 % drift)
     assert world.clients["node1"].held_until("r0") is not None
+    world.role(world.now, "node2", False)
     world.peer_visible(world.now, "node2", False)
     silent_from[0] = world.now + silent_after
     world.run_until(silent_from[0] + 4 * S)
@@ -167,6 +168,7 @@ def scripted_world(client_drift_bound: int) -> WitnessWorld:
     world.run_until(start)
     world.role(world.now, "node1", True)
     world.peer_visible(world.now, "node1", False)
+    world.role(world.now, "node2", False)
     world.peer_visible(world.now + 50 * MS, "node2", False)
     world.run_until(world.now + 3 * S)
     return world

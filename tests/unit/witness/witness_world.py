@@ -127,8 +127,9 @@ class WitnessWorld:
     def peer_visible(self, real: int, client: str, visible: bool) -> None:
         self.at(real, client, PeerVisibilityChanged(RESOURCE, visible))
 
-    def role(self, real: int, client: str, primary: bool) -> None:
-        self.at(real, client, LocalRoleChanged(RESOURCE, primary))
+    def role(self, real: int, client: str, primary: bool, master: bool = True) -> None:
+        """Default: a candidate (VRRP master); `primary` decides whether it asks at once."""
+        self.at(real, client, LocalRoleChanged(RESOURCE, primary, master))
 
     # ----------------------------------------------------------------------------------- running
 

@@ -13,8 +13,11 @@ while its instance is MASTER and stopped otherwise, and moves toward that one pl
 A start in flight when VRRP leaves MASTER finishes its current step, then stops. A stop in flight
 when VRRP returns to MASTER finishes first; the start follows. Alongside, after every input:
 
-- the VRRP condition (`VrrpConditionChanged`): healthy while the disk is UpToDate and the group is
-  neither Failed nor Fenced, so the instance goes to FAULT (and the peer takes over) otherwise;
+- the VRRP conditions (`VrrpConditionChanged`): `condition` (weight 0) is healthy while the disk is
+  UpToDate, the group is neither Failed nor Fenced and a Primary has not been without quorum for
+  `quorum_loss_grace_ns`, so the instance goes to FAULT (and the peer takes over) otherwise;
+  `apart_condition` (weight -253) fails while the node is a Secondary cut off from its peer, so a
+  possibly stale node yields to a working master when a partition heals;
 - write permission (`SuspendIo` / `FailIo` / `ResumeIo`) while the volume is Primary, from
   `gate.io_verdict`;
 - the notify hooks of the instance's current state, once the built-in steps for it are done.
@@ -90,7 +93,9 @@ class ResourceGroup:
         self._failure = ""  # why, when it ends in Failed
         self._ops = itertools.count(1)
         self._io = IoMode.RUN
+        self._io_held_since: int | None = None  # when writes were last held for want of quorum
         self._condition: bool | None = None
+        self._apart_ok: bool | None = None
         self._notified: VrrpRole | None = None
         self._wait_until: int | None = None
         self._retry_at: int | None = None
@@ -127,6 +132,9 @@ class ResourceGroup:
             times.append(self._wait_until)
         if self.state is GroupState.FAILED:
             times.append(self._retry_at)
+        held_since = self._io_held_since  # cleared whenever the volume is not Primary
+        if self._condition and held_since is not None:
+            times.append(held_since + self.settings.quorum_loss_grace_ns)
         present = [t for t in times if t is not None]
         return min(present) if present else None
 
@@ -164,7 +172,7 @@ class ResourceGroup:
             self._vote_until = None
         effects += self._reconcile(now_ns)
         effects += self._io_policy(now_ns)
-        effects += self._health()
+        effects += self._health(now_ns)
         effects += self._hooks()
         return effects
 
@@ -370,35 +378,69 @@ class ResourceGroup:
             policy=s.on_quorum_loss,
             now_ns=now_ns,
         )
-        if self._volume is None or self._volume.role is not VolumeRole.PRIMARY or verdict.mode is self._io:
+        mode, cause = verdict.mode, verdict.cause
+        if mode is IoMode.SUSPEND and self.state in (GroupState.STOPPING, GroupState.ROLLING_BACK):
+            # Letting go: held writes can never complete here, and would hang the unmount. None of
+            # them was acknowledged, so failing them loses nothing.
+            mode, cause = IoMode.ERROR, f"{cause}; the group is letting go"
+        if self._volume is None or self._volume.role is not VolumeRole.PRIMARY:
+            self._io_held_since = None  # nothing is held by a volume that is not Primary
             return []
-        previous, self._io = self._io, verdict.mode
+        if mode is self._io:
+            return []
+        previous, self._io = self._io, mode
+        if mode is IoMode.RUN:
+            self._io_held_since = None
+        elif previous is IoMode.RUN:
+            self._io_held_since = now_ns
         command: GroupEffect
-        match verdict.mode:
+        match mode:
             case IoMode.RUN:
-                command = ResumeIo(self.name, s.resource, verdict.cause)
+                command = ResumeIo(self.name, s.resource, cause)
             case IoMode.SUSPEND:
-                command = SuspendIo(self.name, s.resource, verdict.cause)
+                command = SuspendIo(self.name, s.resource, cause)
             case IoMode.ERROR:
-                command = FailIo(self.name, s.resource, verdict.cause)
+                command = FailIo(self.name, s.resource, cause)
             case _:
-                assert_never(verdict.mode)
-        return [command, IoModeChanged(self.name, previous, verdict.mode, verdict.cause)]
+                assert_never(mode)
+        return [command, IoModeChanged(self.name, previous, mode, cause)]
 
-    def _health(self) -> list[GroupEffect]:
+    def _quorum_lost_for(self, now_ns: int) -> int | None:
+        """How long this Primary has been holding (or failing) writes for want of quorum, or None."""
+        volume = self._volume
+        if volume is None or volume.role is not VolumeRole.PRIMARY or self._io_held_since is None:
+            return None
+        return now_ns - self._io_held_since
+
+    def _health(self, now_ns: int) -> list[GroupEffect]:
         s = self.settings
+        held = self._quorum_lost_for(now_ns)
         if self.state in (GroupState.FAILED, GroupState.FENCED):
             ok, cause = False, f"the group is {self.state.value}"
         elif self._volume is None:
             return []  # VRRP holds a weight-0 condition without a report in FAULT already
         elif self._volume.disk is not DiskState.UP_TO_DATE:
             ok, cause = False, f"the disk is {self._volume.disk.value}"
+        elif held is not None and held >= s.quorum_loss_grace_ns:
+            ok, cause = False, f"writes held for want of quorum for {held / NS_PER_S:g} s"
         else:
             ok, cause = True, "the disk is UpToDate"
-        if ok is self._condition:
-            return []
-        self._condition = ok
-        return [VrrpConditionChanged(self.name, s.instance, s.condition, ok, cause)]
+        effects: list[GroupEffect] = []
+        if ok is not self._condition:
+            self._condition = ok
+            effects.append(VrrpConditionChanged(self.name, s.instance, s.condition, ok, cause))
+        volume = self._volume
+        if volume is not None:
+            together = volume.connected or volume.role is VolumeRole.PRIMARY
+            if together is not self._apart_ok:
+                self._apart_ok = together
+                cause = (
+                    "connected to the peer or Primary" if together else "a Secondary cut off from its peer"
+                )
+                effects.append(
+                    VrrpConditionChanged(self.name, s.instance, s.apart_condition, together, cause)
+                )
+        return effects
 
     def _hooks(self) -> list[GroupEffect]:
         vrrp = self._vrrp

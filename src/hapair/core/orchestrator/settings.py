@@ -16,6 +16,7 @@ from hapair.errors import HapairError
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
+APART_WEIGHT = -253  # keepalived's largest weight: priority drops to 1
 
 
 class GroupSettingsError(HapairError):
@@ -94,7 +95,16 @@ DEFAULT_UNMOUNT = UnmountPolicy()
 
 @dataclass(frozen=True, slots=True)
 class GroupSettings:
-    """One resource group. `vips` are addresses of the VRRP instance (empty: all of them)."""
+    """One resource group. `vips` are addresses of the VRRP instance (empty: all of them).
+
+    `promotion_wait_ns`: how long a VRRP master waits for the promotion gate before it gives up
+    (Failed). `retry_after_failure_ns`: how long a Failed group keeps its VRRP instance in FAULT.
+    `quorum_loss_grace_ns`: how long a Primary may hold its writes for want of quorum before it
+    steps out of VRRP too (so that a stale, suspended Primary cannot take the VIP back when a
+    partition heals); shorter than that, a lost vote renewal or a brief link cut does not move the
+    service. Keep it below the time the peer needs to take over (VRRP's master-down interval plus
+    the witness client's standby delay: 0.3 s + skew + 0.3 s with 0.1 s adverts and the defaults).
+    """
 
     name: str
     instance: str
@@ -114,6 +124,7 @@ class GroupSettings:
     witness: bool = False
     promotion_wait_ns: int = 30 * NS_PER_S
     retry_after_failure_ns: int = 60 * NS_PER_S
+    quorum_loss_grace_ns: int = 500 * NS_PER_MS
 
     def __post_init__(self) -> None:
         _require(self, bool(self.name), "name", "a group needs a name")
@@ -153,11 +164,23 @@ class GroupSettings:
         _require(self, u.retry_ns > 0 and u.kill_after_ns >= 0 and u.kill_wait_ns > 0, "unmount", "bad times")
         _require(self, self.promotion_wait_ns > 0, "promotion_wait", "must be positive")
         _require(self, self.retry_after_failure_ns >= 0, "retry_after_failure", "must not be negative")
+        _require(self, self.quorum_loss_grace_ns >= 0, "quorum_loss_grace", "must not be negative")
 
     @property
     def condition(self) -> str:
         """The VRRP tracked condition (weight 0) through which this group reports its health."""
         return f"hapair-{self.name}"
+
+    @property
+    def apart_condition(self) -> str:
+        """The VRRP tracked condition (weight `APART_WEIGHT`) that fails while this node is a
+        Secondary cut off from its peer: its data may be stale, so its priority drops to 1 and it
+        yields to a master that is Primary (or connected) when a partition heals."""
+        return f"hapair-{self.name}-apart"
+
+    def vrrp_conditions(self) -> tuple[tuple[str, int], ...]:
+        """(name, weight) of the conditions the group's VRRP instance must track."""
+        return ((self.condition, 0), (self.apart_condition, APART_WEIGHT))
 
 
 def _require(settings: GroupSettings, ok: bool, field_name: str, message: str) -> None:

@@ -1,5 +1,6 @@
-"""The node side of the witness: ask for the vote only while the peer cannot be seen, renew it
-while still needed, give it back when the peer is seen again, and say whether it is held.
+"""The node side of the witness: ask for the vote only while the peer cannot be seen (and this node
+is a candidate: Primary, or VRRP master), renew it while still needed, give it back when the peer
+is seen again or the node stops being a candidate, and say whether it is held.
 
 `WitnessClient.handle(input, now_ns)` returns datagrams for the witness (`SendToWitness`) and
 `VoteChanged(resource, held_until_ns, ...)` whenever the answer to "do I hold the vote" changes.
@@ -7,9 +8,12 @@ Belief is computed from the *send* time of the request a grant answers, never fr
 grant arrived: `held_until = sent + LeaseTerms.holder_validity(duration)`, which ends strictly
 before the witness could hand the vote to anyone else (`hapair.core.witness.lease`).
 
-Schedule, per resource, while the peer is not visible:
-- not holding: a Primary asks at once, a Secondary after `standby_delay_ns` (so a live Primary
-  whose link to the peer broke wins the vote, and the Secondary is refused); unanswered requests
+A node that is neither Primary nor VRRP master has no use for the vote and never asks: it would
+only take it away from the master that needs it.
+
+Schedule, per resource, while the peer is not visible and the node is a candidate:
+- not holding: a Primary asks at once, a VRRP master that is not Primary after `standby_delay_ns`
+  (so a live Primary whose link to the peer broke wins the vote); unanswered requests
   are repeated every `retry_ns`; after a refusal, the next request waits for the time the witness
   said is left (at least `retry_ns`, at most one lease);
 - holding: renew when a third of the validity has passed since the request that earned it, and
@@ -81,6 +85,8 @@ class _Ballot:
 
     visible: bool = True
     primary: bool = False
+    master: bool = False
+    needed: bool = False
     needed_since: int = 0
     held_until: int | None = None
     lease: LeaseId | None = None
@@ -121,9 +127,13 @@ class WitnessClient:
         effects: list[ClientEffect] = []
         match event:
             case PeerVisibilityChanged(resource=resource, visible=visible):
-                effects += self._visibility(resource, visible, now_ns)
-            case LocalRoleChanged(resource=resource, primary=primary):
-                self._ballot(resource).primary = primary
+                ballot = self._ballot(resource)
+                ballot.visible = visible
+                effects += self._update_need(resource, ballot, now_ns, "the peer is visible again")
+            case LocalRoleChanged(resource=resource, primary=primary, master=master):
+                ballot = self._ballot(resource)
+                ballot.primary, ballot.master = primary, master
+                effects += self._update_need(resource, ballot, now_ns, "this node is no longer a candidate")
             case ReplyReceived(data=data):
                 effects += self._reply(data, now_ns)
             case TimerExpired():
@@ -143,21 +153,21 @@ class WitnessClient:
             raise UnknownResource(f"the witness client has no resource {resource!r}")
         return ballot
 
-    def _visibility(self, resource: str, visible: bool, now_ns: int) -> list[ClientEffect]:
-        ballot = self._ballot(resource)
-        if visible == ballot.visible:
+    def _update_need(self, resource: str, ballot: _Ballot, now_ns: int, cause: str) -> list[ClientEffect]:
+        needed = not ballot.visible and (ballot.primary or ballot.master)
+        if needed == ballot.needed:
             return []
-        ballot.visible = visible
-        if not visible:
+        ballot.needed = needed
+        if needed:
             ballot.needed_since = now_ns
             ballot.retry_at = 0
             return []
         effects = self._release(resource, ballot)
         ballot.last_sent = None  # outstanding requests stay known: a late grant is given straight back
-        return effects + self._believe(resource, ballot, None, None, "the peer is visible again")
+        return effects + self._believe(resource, ballot, None, None, cause)
 
     def _next_request_at(self, ballot: _Ballot) -> int | None:
-        if ballot.visible:
+        if not ballot.needed:
             return None
         s = self.settings
         if ballot.held_until is not None:
@@ -231,7 +241,7 @@ class WitnessClient:
 
     def _granted(self, grant: VoteGranted, ballot: _Ballot, sent: int, now_ns: int) -> list[ClientEffect]:
         resource = grant.resource
-        if ballot.visible:
+        if not ballot.needed:
             # Granted after we stopped needing it: give it straight back.
             ballot.lease = grant.lease
             effects = self._release(resource, ballot)

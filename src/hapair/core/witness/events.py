@@ -112,11 +112,13 @@ class PeerVisibilityChanged:
 
 @dataclass(frozen=True, slots=True)
 class LocalRoleChanged:
-    """This node's volume role for `resource`: a Primary asks at once, a Secondary after a delay,
-    so that a live Primary wins the race for the vote when only the link between the nodes broke."""
+    """This node's roles for `resource`: whether its volume is Primary and whether its VRRP instance
+    is MASTER. Only a candidate (either) asks; a Primary at once, a master after a delay, so that a
+    live Primary wins the race for the vote when only the link between the nodes broke."""
 
     resource: str
     primary: bool
+    master: bool = False
 
 
 @dataclass(frozen=True, slots=True)
