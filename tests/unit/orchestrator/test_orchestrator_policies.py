@@ -19,6 +19,7 @@ from hapair.core.orchestrator import (
     RunNotifyHooks,
     ServiceFailed,
     Step,
+    StepEffect,
     SuspendIo,
     VolumeObserved,
     VolumeRole,
@@ -26,6 +27,7 @@ from hapair.core.orchestrator import (
     VrrpRole,
     VrrpStateObserved,
     WitnessVoteChanged,
+    journal_line,
 )
 
 PEER_PRIMARY = VolumeObserved(
@@ -270,3 +272,25 @@ def test_letting_go_fails_held_writes_so_the_unmount_can_finish() -> None:
     assert failed.cause.endswith("the group is letting go")
     h.run_for(S)
     assert h.state() is GroupState.STOPPED
+
+
+def test_every_journal_event_and_command_has_a_log_line_with_its_cause() -> None:
+    h = started_with_witness()
+    h.feed(PRIMARY_ALONE)
+    h.feed(VrrpStateObserved(VrrpRole.BACKUP))
+    h.run_for(S)
+    lines = [journal_line(e) for _, e in h.log]
+    effects = [e for _, e in h.log]
+    for effect, line in zip(effects, lines, strict=True):
+        is_step = isinstance(effect, StepEffect)
+        assert (line is None) == is_step, effect
+    text = "\n".join(line for line in lines if line)
+    assert "r0: Started -> Stopping (VRRP VI_1 is BACKUP)" in text
+    assert (
+        "r0: r0: suspending I/O (the peer is unreachable and this node does not hold the witness's vote)"
+        in text
+    )
+    assert "r0: remove-vip done in 10 ms" in text
+    assert "r0: (VI_1) running the BACKUP notify hooks" in text
+    refused = PromotionRefused("r0", GateReason.PEER_PRIMARY, "")
+    assert journal_line(refused) == "r0: promotion refused: the peer is Primary"

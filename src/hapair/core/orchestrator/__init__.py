@@ -42,6 +42,7 @@ from hapair.core.orchestrator.gate import (
     promotion_verdict,
 )
 from hapair.core.orchestrator.group import GroupStatus, ResourceGroup
+from hapair.core.orchestrator.journal import journal_line
 from hapair.core.orchestrator.observed import DiskState, VolumeObserved, VolumeRole, VrrpRole
 from hapair.core.orchestrator.runner import StepMismatch
 from hapair.core.orchestrator.settings import (
@@ -132,6 +133,7 @@ __all__ = [
     "VrrpStateObserved",
     "WitnessVoteChanged",
     "io_verdict",
+    "journal_line",
     "promotion_verdict",
     "start_plan",
     "stop_plan",

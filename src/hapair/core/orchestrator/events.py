@@ -144,9 +144,11 @@ class FenceVolume:
 
 @dataclass(frozen=True, slots=True)
 class RunNotifyHooks:
-    """Run the instance's notify scripts for `state` now, with keepalived's arguments: the built-in
-    steps for that state are done. The shell holds the VRRP core's `RunNotify` for a grouped
-    instance until this arrives (and drops a held MASTER notification that never gets here)."""
+    """Run the notify hooks for `state` now, with keepalived's arguments: the built-in steps for
+    that state are done. The hooks are the group's own (hapair.toml `[group.notify]`) and, unless
+    the group says `keepalived_notify = false`, the instance's keepalived.conf scripts: the shell
+    holds the VRRP core's `RunNotify` for a grouped instance until this arrives (and drops a held
+    MASTER notification that never gets here, because the start failed)."""
 
     group: str
     instance: str

@@ -24,7 +24,7 @@ import enum
 from collections.abc import Mapping
 
 from hapair.core.vrrp.events import Effect, LogLine, RunTrackScript, ScriptOutcome, ScriptResult
-from hapair.core.vrrp.settings import InstanceSettings, VrrpScriptSettings
+from hapair.core.vrrp.settings import InstanceSettings, TrackedCondition, TrackedScript, VrrpScriptSettings
 
 
 class ScriptStatus(enum.Enum):
@@ -188,15 +188,18 @@ class TrackedState:
         total = base
         for iface in self._settings.track_interfaces:
             total += weight_adjustment(iface.weight, iface.reverse, self._interfaces[iface.name])
-        for script in self._settings.track_scripts:
-            status = self._scripts[script.name]
+        for _, tracked, status in self._reported():
             ok = None if status is ScriptStatus.INIT else status is ScriptStatus.OK
-            total += weight_adjustment(script.weight, script.reverse, ok)
-        for condition in self._settings.track_conditions:
-            status = self._conditions[condition.name]
-            ok = None if status is ScriptStatus.INIT else status is ScriptStatus.OK
-            total += weight_adjustment(condition.weight, condition.reverse, ok)
+            total += weight_adjustment(tracked.weight, tracked.reverse, ok)
         return max(1, min(254, total))
+
+    def _reported(self) -> list[tuple[str, TrackedScript | TrackedCondition, ScriptStatus]]:
+        """Every tracked script and condition with its status (both are weighed the same way)."""
+        out: list[tuple[str, TrackedScript | TrackedCondition, ScriptStatus]] = [
+            ("script", t, self._scripts[t.name]) for t in self._settings.track_scripts
+        ]
+        out += [("condition", t, self._conditions[t.name]) for t in self._settings.track_conditions]
+        return out
 
     def fault_causes(self) -> list[str]:
         """keepalived's start-up lines for each reason the instance is down (empty: not faulted)."""
@@ -207,22 +210,13 @@ class TrackedState:
         for iface in self._settings.track_interfaces:
             if iface.weight == 0 and self._interfaces[iface.name] == iface.reverse:
                 causes.append(f"({name}): entering FAULT state (interface {iface.name} down)")
-        for script in self._settings.track_scripts:
-            status = self._scripts[script.name]
+        for kind, tracked, status in self._reported():
             if (
-                script.weight == 0
+                tracked.weight == 0
                 and status is not ScriptStatus.INIT
-                and (status is ScriptStatus.OK) == script.reverse
+                and (status is ScriptStatus.OK) == tracked.reverse
             ):
-                causes.append(f"({name}): entering FAULT state due to script {script.name}")
-        for condition in self._settings.track_conditions:
-            status = self._conditions[condition.name]
-            if (
-                condition.weight == 0
-                and status is not ScriptStatus.INIT
-                and (status is ScriptStatus.OK) == condition.reverse
-            ):
-                causes.append(f"({name}): entering FAULT state due to condition {condition.name}")
+                causes.append(f"({name}): entering FAULT state due to {kind} {tracked.name}")
         return causes
 
     def faulted(self) -> bool:
@@ -231,12 +225,7 @@ class TrackedState:
     def awaiting_scripts(self) -> bool:
         """A weight-0 script (or condition) has not reported yet: keepalived keeps the instance down
         until it does."""
-        return any(
-            s.weight == 0 and self._scripts[s.name] is ScriptStatus.INIT for s in self._settings.track_scripts
-        ) or any(
-            c.weight == 0 and self._conditions[c.name] is ScriptStatus.INIT
-            for c in self._settings.track_conditions
-        )
+        return any(t.weight == 0 and status is ScriptStatus.INIT for _, t, status in self._reported())
 
     def down(self) -> bool:
         return self.faulted() or self.awaiting_scripts()
