@@ -17,6 +17,7 @@ from hapair.core.orchestrator import (
     RunNotifyHooks,
     Step,
     StepStarted,
+    StepSucceeded,
     UnmountFilesystem,
     VrrpConditionChanged,
     VrrpRole,
@@ -164,3 +165,13 @@ def test_journal_steps_carry_their_timeouts() -> None:
     h.run_for(S)
     timeouts = {e.step: e.timeout_ns for e in h.of_type(StepStarted)}
     assert timeouts[Step.UNMOUNT] == 30 * S and timeouts[Step.DEMOTE] == 10 * S
+
+
+def test_the_answer_to_the_fence_s_vip_release_is_expected() -> None:
+    h = started()
+    h.on(Step.DEMOTE, fail("refused"))
+    h.feed(VrrpStateObserved(VrrpRole.BACKUP))
+    h.run_for(S)
+    [release] = h.of_type(RemoveVip)[-1:]
+    h.feed(StepSucceeded(release.op, Step.REMOVE_VIP))
+    assert h.group.stale == 0 and not [n for n in h.of_type(Notice) if "late answer" in n.text]

@@ -101,6 +101,7 @@ class ResourceGroup:
         self._retry_at: int | None = None
         self._refusal: GateReason | None = None
         self._cause = "not started yet"
+        self._unwatched: set[int] = set()  # ops whose answer does not matter (the fence's VIP release)
         self.stale = 0
 
     # ------------------------------------------------------------------------------------- queries
@@ -194,6 +195,9 @@ class ResourceGroup:
         return self._teardown(stop_plan(self.settings), GroupState.FAILED, cause, now_ns)
 
     def _stale(self, op: int, step: Step) -> list[GroupEffect]:
+        if op in self._unwatched:
+            self._unwatched.discard(op)
+            return []
         self.stale += 1
         return [Notice(self.name, f"late answer for {step.value} (op {op}) ignored")]
 
@@ -360,7 +364,9 @@ class ResourceGroup:
 
     def _fence(self, cause: str) -> list[GroupEffect]:
         s = self.settings
-        release = step_effect(Step.REMOVE_VIP, s, self._next_op())
+        op = self._next_op()
+        self._unwatched.add(op)
+        release = step_effect(Step.REMOVE_VIP, s, op)
         effects = self._enter(GroupState.FENCED, f"self-fenced: {cause}")
         return [*effects, release, FenceVolume(self.name, s.resource, cause)]
 
