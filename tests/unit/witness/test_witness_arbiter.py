@@ -40,11 +40,11 @@ def arbiter(**kw: object) -> WitnessArbiter:
 
 
 def ask(node: str, seq: int, boot: int = 1, resource: str = "r0") -> DatagramReceived:
-    return DatagramReceived(encode(VoteRequest(node, resource, boot, seq), SECRET), f"{node}:7790")
+    return DatagramReceived(encode(VoteRequest(node, resource, boot, seq), SECRET), f"{node}:40000")
 
 
 def give_back(node: str, seq: int, lease: LeaseId, boot: int = 1) -> DatagramReceived:
-    return DatagramReceived(encode(VoteRelease(node, "r0", boot, seq, lease), SECRET), f"{node}:7790")
+    return DatagramReceived(encode(VoteRelease(node, "r0", boot, seq, lease), SECRET), f"{node}:40000")
 
 
 def replies(effects: list[ArbiterEffect]) -> list[VoteGranted | VoteDenied]:

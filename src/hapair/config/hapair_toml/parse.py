@@ -11,7 +11,7 @@ Layout (everything optional except what a group needs):
 
     [witness]
     address = "10.30.31.172"
-    port = 7790
+    port = 7770                       # the default; DRBD resources customarily use 7788 and up
     secret_file = "/etc/hapair/witness.secret"   # or secret = "..." (at least 8 bytes)
     lease = 10                        # seconds; also drift_ppm, margin, standby_delay, retry
 

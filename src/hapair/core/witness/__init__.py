@@ -43,7 +43,7 @@ from hapair.core.witness.events import (
 )
 from hapair.core.witness.lease import LeaseTerms, LeaseTermsError, holder_validity_ns
 
-DEFAULT_WITNESS_PORT = 7790
+DEFAULT_WITNESS_PORT = 7770  # below the 7788 + N that DRBD resources customarily use
 
 __all__ = [
     "DEFAULT_WITNESS_PORT",

@@ -84,6 +84,9 @@ class WitnessArbiter:
     """The witness's decisions; see the module docstring."""
 
     def __init__(self, settings: ArbiterSettings, *, boot: int, started_ns: int) -> None:
+        """`boot`: a random 64-bit number the shell draws at start; it is part of every `LeaseId`,
+        so leases of a previous incarnation can never be released by mistake. `started_ns`: the
+        witness's clock at start, from which the quiet period runs."""
         self.settings = settings
         self.boot = boot
         self._quiet_until = started_ns + settings.terms.quiet_period_ns

@@ -104,6 +104,9 @@ class WitnessClient:
     """This node's view of the witness vote for each of its resources."""
 
     def __init__(self, settings: ClientSettings, *, boot: int, resources: Iterable[str]) -> None:
+        """`boot` names this incarnation of the node: a random 64-bit number the shell draws at
+        start (`secrets.randbits(64)`), so that a restarted node is told apart from replays of the
+        previous one. `resources`: the resources (groups) this node may need the vote for."""
         self.settings = settings
         self.boot = boot
         self._seq = 0
