@@ -14,9 +14,11 @@ from hapair.core.orchestrator import (
     QuorumLossPolicy,
     VolumeObserved,
     VolumeRole,
+    VrrpRole,
     io_verdict,
     promotion_verdict,
 )
+from hapair.core.vrrp import InstanceState
 
 NOW = 1_000_000
 HELD = NOW + 1  # a vote believed one nanosecond longer
@@ -132,3 +134,9 @@ def test_a_volume_that_is_not_primary_has_nothing_to_hold(role: VolumeRole) -> N
         now_ns=NOW,
     )
     assert verdict.mode is IoMode.RUN
+
+
+def test_vrrp_states_translate_by_name() -> None:
+    """The daemon maps the VRRP core's states with `VrrpRole[state.name]`."""
+    assert {r.name for r in VrrpRole} == {s.name for s in InstanceState}
+    assert {r.value for r in VrrpRole} == {s.name for s in InstanceState}
