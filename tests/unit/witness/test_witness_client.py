@@ -219,3 +219,13 @@ def test_unknown_resources_are_a_local_error() -> None:
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError):
         ClientSettings("node1", SECRET, retry_ns=0)
+
+
+def test_renewal_follows_the_lease_the_witness_granted() -> None:
+    c = client()
+    [first] = sent(lose_peer(c, 0, primary=True))
+    short = VoteGranted("node1", "r0", 77, BOOT, first.seq, LEASE, 3 * S)
+    c.handle(ReplyReceived(encode(short, SECRET)), 10 * MS)
+    validity = TERMS.holder_validity(3 * S)
+    assert c.held_until("r0") == validity
+    assert c.next_deadline() == validity // 3

@@ -174,7 +174,7 @@ class WitnessClient:
             return None
         s = self.settings
         if ballot.held_until is not None:
-            due = ballot.earned_at + s.terms.holder_validity(s.terms.lease_ns) // 3
+            due = ballot.earned_at + (ballot.held_until - ballot.earned_at) // 3  # of the lease granted
         else:
             due = max(ballot.needed_since + (0 if ballot.primary else s.standby_delay_ns), ballot.retry_at)
         if ballot.last_sent is not None:
