@@ -9,6 +9,7 @@ from hapair.core.vrrp.events import (
     AddVips,
     AdvertReceived,
     AdvertReceivedV6,
+    ConditionChanged,
     Effect,
     GarpTarget,
     InstanceInput,
@@ -32,13 +33,14 @@ from hapair.core.vrrp.events import (
 )
 from hapair.core.vrrp.frames import build_garp_frame, build_unsolicited_na_frame
 from hapair.core.vrrp.instance import InstanceAlreadyStarted, VrrpInstance
-from hapair.core.vrrp.node import UnknownScript, VrrpNode
+from hapair.core.vrrp.node import UnknownCondition, UnknownScript, VrrpNode
 from hapair.core.vrrp.packet import AdvertPacket, AuthType, ChecksumForm
 from hapair.core.vrrp.settings import (
     InitialState,
     InstanceSettings,
     OldUnicastChecksum,
     SettingsError,
+    TrackedCondition,
     TrackedInterface,
     TrackedScript,
     UnicastPeer,
@@ -58,6 +60,7 @@ __all__ = [
     "AdvertReceivedV6",
     "AuthType",
     "ChecksumForm",
+    "ConditionChanged",
     "Effect",
     "GarpTarget",
     "InitialState",
@@ -89,9 +92,11 @@ __all__ = [
     "StateChanged",
     "StopRequested",
     "TimerExpired",
+    "TrackedCondition",
     "TrackedInterface",
     "TrackedScript",
     "UnicastPeer",
+    "UnknownCondition",
     "UnknownScript",
     "VirtualIp",
     "VrrpInstance",

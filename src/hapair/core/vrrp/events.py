@@ -99,6 +99,18 @@ class ScriptStatusChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionChanged:
+    """A tracked condition (`TrackedCondition`, e.g. the orchestrator's volume health) changed.
+
+    Reported by the host, not measured by the core: there is no rise/fall counting, `ok` is taken
+    as it comes. Repeating the current value changes nothing.
+    """
+
+    name: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ScriptResult:
     """One run of a vrrp_script finished; `code` is the exit status or the signal number."""
 
@@ -119,6 +131,7 @@ InstanceInput = (
     | AdvertReceivedV6
     | InterfaceStateChanged
     | ScriptStatusChanged
+    | ConditionChanged
 )
 NodeInput = (
     StartRequested
@@ -128,6 +141,7 @@ NodeInput = (
     | AdvertReceivedV6
     | InterfaceStateChanged
     | ScriptResult
+    | ConditionChanged
 )
 
 

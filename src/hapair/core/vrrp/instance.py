@@ -28,6 +28,7 @@ from typing import assert_never
 from hapair.core.vrrp.events import (
     AdvertReceived,
     AdvertReceivedV6,
+    ConditionChanged,
     Effect,
     GarpTarget,
     InstanceInput,
@@ -75,6 +76,8 @@ class VrrpInstance(InstanceTransitions):
                 return self._on_tracking(self._tracking.set_interface(name, up), now_ns)
             case ScriptStatusChanged(name=name, ok=ok):
                 return self._on_tracking(self._tracking.set_script(name, ok), now_ns)
+            case ConditionChanged(name=name, ok=ok):
+                return self._on_tracking(self._tracking.set_condition(name, ok), now_ns)
             case _:
                 assert_never(event)
 

@@ -2,7 +2,8 @@
 
 This is what keepalived's VRRP process is: it dispatches received adverts to the instance owning the
 VRID (by family, interface, and multicast vs unicast), runs the vrrp_script schedule, fans a script's
-status and an interface's link state out to every instance that tracks them, and merges deadlines.
+status, an interface's link state and a host-reported condition (`ConditionChanged`) out to every
+instance that tracks them, and merges deadlines.
 The shell only moves bytes in and executes effects out.
 """
 
@@ -15,6 +16,7 @@ from typing import assert_never
 from hapair.core.vrrp.events import (
     AdvertReceived,
     AdvertReceivedV6,
+    ConditionChanged,
     Effect,
     InterfaceStateChanged,
     LogLine,
@@ -36,6 +38,10 @@ from hapair.errors import LocalProtocolError
 
 class UnknownScript(LocalProtocolError):
     """A ScriptResult named a vrrp_script this node does not have."""
+
+
+class UnknownCondition(LocalProtocolError):
+    """A ConditionChanged named a condition no instance of this node tracks."""
 
 
 class VrrpNode:
@@ -72,6 +78,7 @@ class VrrpNode:
             )
         self._log_unknown_vrids = log_unknown_vrids
         self._links: dict[str, bool] = {}
+        self._conditions: dict[str, bool] = {}
         self._started = False
         self.malformed = 0
         self.unknown_vrid = 0
@@ -136,6 +143,8 @@ class VrrpNode:
                     effects += inst.handle(event, now_ns)
             case ScriptResult():
                 effects += self._script_result(event, now_ns)
+            case ConditionChanged():
+                effects += self._condition(event, now_ns)
             case _:
                 assert_never(event)
         return effects
@@ -149,6 +158,18 @@ class VrrpNode:
             update = ScriptStatusChanged(result.name, changed is ScriptStatus.OK)
             for inst in self.instances.values():
                 effects += inst.handle(update, now_ns)
+        return effects
+
+    def _condition(self, event: ConditionChanged, now_ns: int) -> list[Effect]:
+        trackers = [i for i in self.instances.values() if i.tracks_condition(event.name)]
+        if not trackers:
+            raise UnknownCondition(f"no instance tracks a condition named {event.name!r}")
+        effects: list[Effect] = []
+        if self._conditions.get(event.name) != event.ok:
+            self._conditions[event.name] = event.ok
+            effects.append(LogLine(f"Tracked condition {event.name} {'succeeded' if event.ok else 'failed'}"))
+        for inst in trackers:
+            effects += inst.handle(event, now_ns)
         return effects
 
     def _dispatch(self, event: AdvertReceived | AdvertReceivedV6, now_ns: int) -> list[Effect]:

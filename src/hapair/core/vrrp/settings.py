@@ -106,6 +106,21 @@ class TrackedScript:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackedCondition:
+    """A condition the host reports directly (input `ConditionChanged`), tracked like a script.
+
+    hapair's own addition, shaped like `track_script`: the orchestrator reports volume health this
+    way, so a node whose disk is not UpToDate cannot win the election. weight 0: the instance is in
+    FAULT while the condition fails, and (as a weight-0 script without a result) while it has not
+    been reported yet.
+    """
+
+    name: str
+    weight: int = 0
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class VrrpScriptSettings:
     """A `vrrp_script` block. `timeout` None means the interval, as in keepalived."""
 
@@ -179,6 +194,7 @@ class InstanceSettings:
     notify_stop: str | None = None
     notify: str | None = None
     notify_master_rx_lower_pri: str | None = None
+    track_conditions: tuple[TrackedCondition, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept the plain values of the enums (1, "MASTER", "never") as well as their members.
@@ -288,7 +304,12 @@ def _validate_instance(s: InstanceSettings) -> None:
             f"bad TTL range for {peer.address}",
         )
     _check_auth(s)
-    for group, items in (("track_interface", s.track_interfaces), ("track_script", s.track_scripts)):
+    tracked: tuple[tuple[str, tuple[TrackedInterface | TrackedScript | TrackedCondition, ...]], ...] = (
+        ("track_interface", s.track_interfaces),
+        ("track_script", s.track_scripts),
+        ("track_condition", s.track_conditions),
+    )
+    for group, items in tracked:
         names = [t.name for t in items]
         _require(all(names), name, group, "names must not be empty")
         _require(len(set(names)) == len(names), name, group, "duplicate entries")
@@ -338,6 +359,7 @@ __all__ = [
     "InstanceSettings",
     "OldUnicastChecksum",
     "SettingsError",
+    "TrackedCondition",
     "TrackedInterface",
     "TrackedScript",
     "UnicastPeer",

@@ -6,7 +6,8 @@ every `interval`, never two runs at once) and turns results into a status with k
 counter (`vrrp_script_child_thread`). Several instances may track one script; the tracker is shared
 and reports status changes, which `VrrpNode` hands to every subscribed instance.
 
-`TrackedState` is one instance's view: the latest status of each tracked script and interface, from
+`TrackedState` is one instance's view: the latest status of each tracked script, interface and
+condition (hapair's `TrackedCondition`, reported by the host and weighed exactly like a script), from
 which the effective priority and the FAULT condition are computed. keepalived adjusts a running total
 as events arrive; computing the same total from the current statuses is equivalent and cannot drift:
 
@@ -23,7 +24,7 @@ import enum
 from collections.abc import Mapping
 
 from hapair.core.vrrp.events import Effect, LogLine, RunTrackScript, ScriptOutcome, ScriptResult
-from hapair.core.vrrp.settings import InstanceSettings, VrrpScriptSettings
+from hapair.core.vrrp.settings import InstanceSettings, TrackedCondition, TrackedScript, VrrpScriptSettings
 
 
 class ScriptStatus(enum.Enum):
@@ -136,6 +137,9 @@ class TrackedState:
         self._settings = settings
         self._scripts: dict[str, ScriptStatus] = {t.name: ScriptStatus.INIT for t in settings.track_scripts}
         self._interfaces: dict[str, bool] = {t.name: True for t in settings.track_interfaces}
+        self._conditions: dict[str, ScriptStatus] = {
+            t.name: ScriptStatus.INIT for t in settings.track_conditions
+        }
         self._primary_up = True
 
     def set_initial_script_statuses(self, statuses: Mapping[str, ScriptStatus]) -> None:
@@ -156,6 +160,16 @@ class TrackedState:
         self._scripts[name] = ScriptStatus.OK if ok else ScriptStatus.FAILED
         return True
 
+    def tracks_condition(self, name: str) -> bool:
+        return name in self._conditions
+
+    def set_condition(self, name: str, ok: bool) -> bool:
+        """Record a condition's status; True if this instance tracks it."""
+        if name not in self._conditions:
+            return False
+        self._conditions[name] = ScriptStatus.OK if ok else ScriptStatus.FAILED
+        return True
+
     def set_interface(self, name: str, up: bool) -> bool:
         """Record an interface state; True if this instance cares about it."""
         cares = False
@@ -174,11 +188,18 @@ class TrackedState:
         total = base
         for iface in self._settings.track_interfaces:
             total += weight_adjustment(iface.weight, iface.reverse, self._interfaces[iface.name])
-        for script in self._settings.track_scripts:
-            status = self._scripts[script.name]
+        for _, tracked, status in self._reported():
             ok = None if status is ScriptStatus.INIT else status is ScriptStatus.OK
-            total += weight_adjustment(script.weight, script.reverse, ok)
+            total += weight_adjustment(tracked.weight, tracked.reverse, ok)
         return max(1, min(254, total))
+
+    def _reported(self) -> list[tuple[str, TrackedScript | TrackedCondition, ScriptStatus]]:
+        """Every tracked script and condition with its status (both are weighed the same way)."""
+        out: list[tuple[str, TrackedScript | TrackedCondition, ScriptStatus]] = [
+            ("script", t, self._scripts[t.name]) for t in self._settings.track_scripts
+        ]
+        out += [("condition", t, self._conditions[t.name]) for t in self._settings.track_conditions]
+        return out
 
     def fault_causes(self) -> list[str]:
         """keepalived's start-up lines for each reason the instance is down (empty: not faulted)."""
@@ -189,24 +210,22 @@ class TrackedState:
         for iface in self._settings.track_interfaces:
             if iface.weight == 0 and self._interfaces[iface.name] == iface.reverse:
                 causes.append(f"({name}): entering FAULT state (interface {iface.name} down)")
-        for script in self._settings.track_scripts:
-            status = self._scripts[script.name]
+        for kind, tracked, status in self._reported():
             if (
-                script.weight == 0
+                tracked.weight == 0
                 and status is not ScriptStatus.INIT
-                and (status is ScriptStatus.OK) == script.reverse
+                and (status is ScriptStatus.OK) == tracked.reverse
             ):
-                causes.append(f"({name}): entering FAULT state due to script {script.name}")
+                causes.append(f"({name}): entering FAULT state due to {kind} {tracked.name}")
         return causes
 
     def faulted(self) -> bool:
         return bool(self.fault_causes())
 
     def awaiting_scripts(self) -> bool:
-        """A weight-0 script has not reported yet: keepalived keeps the instance down until it does."""
-        return any(
-            s.weight == 0 and self._scripts[s.name] is ScriptStatus.INIT for s in self._settings.track_scripts
-        )
+        """A weight-0 script (or condition) has not reported yet: keepalived keeps the instance down
+        until it does."""
+        return any(t.weight == 0 and status is ScriptStatus.INIT for _, t, status in self._reported())
 
     def down(self) -> bool:
         return self.faulted() or self.awaiting_scripts()

@@ -80,6 +80,9 @@ class InstanceTransitions:
     def effective_priority(self) -> int:
         return self._effective
 
+    def tracks_condition(self, name: str) -> bool:
+        return self._tracking.tracks_condition(name)
+
     def next_deadline(self) -> int | None:
         """The earliest time at which `TimerExpired` has work to do, or None."""
         times = [t for t, _ in self._delayed_garps]
