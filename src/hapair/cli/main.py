@@ -20,7 +20,12 @@ EXIT_USAGE = 2
 EXIT_CONFIG = 3
 
 # Subcommand modules, in the order `hapair --help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("hapair.cli.vrrp", "hapair.cli.config", "hapair.cli.lab")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "hapair.cli.vrrp",
+    "hapair.cli.witness",
+    "hapair.cli.config",
+    "hapair.cli.lab",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
